@@ -1,0 +1,20 @@
+/*
+ * sparse.h - a batch of rows with a fixed number of nonzero inputs each.
+ *
+ * The first layer of the network only ever sees its input through this: row n has nonzeros
+ * at feature indices idx[n*nnz + j] with values val[n*nnz + j].
+ */
+#ifndef PARETO_SPARSE_H
+#define PARETO_SPARSE_H
+
+#include <stdint.h>
+
+typedef struct {
+    int n;                  /* rows */
+    int nnz;                /* nonzeros per row */
+    const uint16_t *idx;    /* (n, nnz) feature indices */
+    const float *val;       /* (n, nnz) values */
+    const uint8_t *labels;  /* (n, tasks) class of each task, 0 or 1 */
+} sparse_batch;
+
+#endif
