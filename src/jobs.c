@@ -17,16 +17,7 @@
 
 /* --- batches --------------------------------------------------------------------------- */
 
-/* Room for one batch of sparse rows, in the layout the network reads. */
-typedef struct {
-    int capacity;
-    uint16_t *idx;   /* (capacity, CENSUS_NNZ) */
-    float *val;      /* (capacity, CENSUS_NNZ) */
-    uint8_t *labels; /* (capacity, CENSUS_TASKS) */
-    sparse_batch view;
-} batch_buffer;
-
-static int batch_buffer_init(batch_buffer *b, int capacity, pareto_error *err)
+int batch_buffer_init(batch_buffer *b, int capacity, pareto_error *err)
 {
     memset(b, 0, sizeof *b);
     b->capacity = capacity;
@@ -36,16 +27,14 @@ static int batch_buffer_init(batch_buffer *b, int capacity, pareto_error *err)
     return b->idx && b->val && b->labels ? 0 : -1;
 }
 
-static void batch_buffer_free(batch_buffer *b)
+void batch_buffer_free(batch_buffer *b)
 {
     free(b->idx);
     free(b->val);
     free(b->labels);
 }
 
-/* Copies rows[0..n) of split into b: the one-hot features with value 1, then the six raw
- * continuous values at their feature indices. rows == NULL means rows first..first+n-1. */
-static void gather(const census_data *data, const census_split *split, const int32_t *rows,
+void batch_gather(const census_data *data, const census_split *split, const int32_t *rows,
                    int first, int n, batch_buffer *b)
 {
     for (int i = 0; i < n; i++) {
@@ -115,7 +104,7 @@ static const sparse_batch *loader_next(loader *ld)
         ld->next_batch = 0;
     }
     const int32_t *rows = ld->perm + (size_t)ld->next_batch * ld->batch_size;
-    gather(ld->data, &ld->data->train, rows, 0, ld->batch_size, &ld->buf);
+    batch_gather(ld->data, &ld->data->train, rows, 0, ld->batch_size, &ld->buf);
     ld->next_batch++;
     return &ld->buf.view;
 }
@@ -131,7 +120,7 @@ static void evaluate_test(const census_data *data, const mlp_shape *shape, const
     int n = data->test.n_rows;
     for (int first = 0; first < n; first += EVAL_CHUNK) {
         int count = n - first < EVAL_CHUNK ? n - first : EVAL_CHUNK;
-        gather(data, &data->test, NULL, first, count, buf);
+        batch_gather(data, &data->test, NULL, first, count, buf);
         mlp_evaluate(shape, theta, &buf->view, ws, loss_sum, correct);
     }
     for (int k = 0; k < CENSUS_TASKS; k++) {
@@ -193,6 +182,26 @@ static int weight_vector(const pareto_config *cfg, int weight_index, double *w,
 
 /* --- weighted-sum SGD ------------------------------------------------------------------ */
 
+double cosine_lr(double lr0, long t, long total)
+{
+    return lr0 * 0.5 * (1.0 + cos(PI * (double)t / (double)total));
+}
+
+void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
+              const sparse_batch *batch, const double *weight, double lr, double momentum,
+              mlp_workspace *ws)
+{
+    size_t p = mlp_num_params(shape);
+    mlp_weighted_grad(shape, theta, batch, weight, ws, grad, NULL);
+
+    /* buf <- mu * buf + g;  theta <- theta - lr * buf */
+    real mu = (real)momentum, step = (real)lr;
+    for (size_t i = 0; i < p; i++) {
+        velocity[i] = mu * velocity[i] + grad[i];
+        theta[i] -= step * velocity[i];
+    }
+}
+
 int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index, real *theta,
             result_row *rows, job_progress progress, void *progress_ctx, pareto_error *err)
 {
@@ -212,29 +221,21 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     real *grad = pareto_malloc(p * sizeof(real), "gradient", err);
     real *velocity = pareto_calloc(p, sizeof(real), "momentum buffer", err);
     batch_buffer eval_buf;
+    memset(&eval_buf, 0, sizeof eval_buf);
     int status = -1;
-    if (!ws || !grad || !velocity || batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0) {
-        if (!ws)
-            pareto_fail(err, "out of memory for the network workspace");
-        goto done_no_eval;
-    }
+    if (!ws)
+        pareto_fail(err, "out of memory for the network workspace");
+    if (!ws || !grad || !velocity || batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0)
+        goto done;
 
     /* Cosine annealing over every batch of every epoch, stepped after each batch. */
     long total_steps = (long)cfg->sgd_epochs * ld.batches_per_epoch, t = 0;
     for (int epoch = 1; epoch <= cfg->sgd_epochs; epoch++) {
         double start = wall_seconds();
-        for (int b = 0; b < ld.batches_per_epoch; b++, t++) {
-            const sparse_batch *batch = loader_next(&ld);
-            mlp_weighted_grad(&shape, theta, batch, weight, ws, grad, NULL);
+        for (int b = 0; b < ld.batches_per_epoch; b++, t++)
+            sgd_step(&shape, theta, velocity, grad, loader_next(&ld), weight,
+                     cosine_lr(cfg->sgd_lr, t, total_steps), cfg->sgd_momentum, ws);
 
-            /* buf <- mu * buf + g;  theta <- theta - lr_t * buf */
-            real lr = (real)(cfg->sgd_lr * 0.5 * (1.0 + cos(PI * (double)t / total_steps)));
-            real mu = (real)cfg->sgd_momentum;
-            for (size_t i = 0; i < p; i++) {
-                velocity[i] = mu * velocity[i] + grad[i];
-                theta[i] -= lr * velocity[i];
-            }
-        }
         result_row *row = &rows[epoch - 1];
         fill_row_identity(row, weight, weight_index, PHASE_SGD, 0, epoch);
         evaluate_test(data, &shape, theta, ws, &eval_buf, row->loss, row->acc);
@@ -251,7 +252,6 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     status = 0;
 done:
     batch_buffer_free(&eval_buf);
-done_no_eval:
     free(grad);
     free(velocity);
     mlp_workspace_free(ws);
@@ -260,6 +260,67 @@ done_no_eval:
 }
 
 /* --- continuous Pareto exploration ----------------------------------------------------- */
+
+int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
+                       int hvp_batch, pareto_error *err)
+{
+    memset(st, 0, sizeof *st);
+    size_t p = mlp_num_params(shape);
+    st->shape = *shape;
+    st->n_params = p;
+    st->ws = mlp_workspace_new(shape, max_batch);
+    st->hvp = mlp_hvp_new(shape, hvp_batch);
+    if (!st->ws || !st->hvp) {
+        explore_state_free(st);
+        return pareto_fail(err, "out of memory for the network workspace");
+    }
+    st->jac = pareto_malloc(3 * p * sizeof(real), "Jacobian", err);
+    st->jac_avg = pareto_malloc(3 * p * sizeof(real), "Jacobian average", err);
+    st->rhs = pareto_malloc(p * sizeof(real), "MINRES right-hand side", err);
+    st->x = pareto_malloc(p * sizeof(real), "MINRES solution", err);
+    st->work = pareto_malloc(minres_work_size(p) * sizeof(real), "MINRES workspace", err);
+    if (!st->jac || !st->jac_avg || !st->rhs || !st->x || !st->work) {
+        explore_state_free(st);
+        return -1;
+    }
+    return 0;
+}
+
+void explore_state_free(explore_state *st)
+{
+    mlp_workspace_free(st->ws);
+    mlp_hvp_free(st->hvp);
+    free(st->jac);
+    free(st->jac_avg);
+    free(st->rhs);
+    free(st->x);
+    free(st->work);
+    memset(st, 0, sizeof *st);
+}
+
+/* jac (3, P) = per-task gradients averaged over the source's next n_batches batches. */
+static int jacobian_average(explore_state *st, const real *theta, batch_source src, void *ctx,
+                            int n_batches, real *jac, pareto_error *err)
+{
+    memset(jac, 0, 3 * st->n_params * sizeof(real));
+    for (int b = 0; b < n_batches; b++)
+        mlp_task_grads_add(&st->shape, theta, src(ctx), (real)(1.0 / n_batches), st->ws, jac);
+    if (!vector_finite(jac, 3 * st->n_params))
+        return pareto_fail(err, "a task gradient is not finite");
+    return 0;
+}
+
+int explore_begin(explore_state *st, const real *theta, batch_source src, void *ctx,
+                  int n_batches, pareto_error *err)
+{
+    /* J_avg <- per-task gradients over n_batches; alpha_avg <- min-norm weights of J_avg */
+    if (jacobian_average(st, theta, src, ctx, n_batches, st->jac_avg, err) != 0)
+        return -1;
+    min_norm_info info;
+    if (min_norm_weights(3, st->n_params, st->jac_avg, st->alpha_avg, &info) != 0)
+        return pareto_fail(err, "the min-norm weights of the initial Jacobian failed");
+    return 0;
+}
 
 typedef struct {
     mlp_hvp *hvp;
@@ -275,21 +336,63 @@ static void damped_hessian_apply(void *ctx, const real *x, real *y)
     REAL_AXPY((int)op->n, op->damping, x, 1, y, 1);
 }
 
-/* jac (3, P) = per-task gradients averaged over the loader's next n_batches batches. */
-static void jacobian_average(const mlp_shape *shape, const real *theta, loader *ld,
-                             int n_batches, mlp_workspace *ws, real *jac, size_t p)
+int explore_step(explore_state *st, const pareto_config *cfg, int direction, real *theta,
+                 batch_source jac_src, void *jac_ctx, int n_jac_batches,
+                 const sparse_batch *hvp_batch, minres_result *mr, pareto_error *err)
 {
-    memset(jac, 0, (size_t)CENSUS_TASKS * p * sizeof(real));
-    for (int b = 0; b < n_batches; b++)
-        mlp_task_grads_add(shape, theta, loader_next(ld), (real)(1.0 / n_batches), ws, jac);
+    size_t p = st->n_params;
+    double mu = cfg->explore_momentum;
+    char bits[4];
+    direction_bits(direction, bits);
+
+    /* 1. J <- per-task gradients over the next batches; J_avg <- mu J_avg + (1 - mu) J */
+    if (jacobian_average(st, theta, jac_src, jac_ctx, n_jac_batches, st->jac, err) != 0)
+        return -1;
+    for (size_t i = 0; i < 3 * p; i++)
+        st->jac_avg[i] = (real)(mu * st->jac_avg[i] + (1.0 - mu) * st->jac[i]);
+
+    /* 2. alpha <- min-norm weights of J; alpha_avg <- mu alpha_avg + (1 - mu) alpha */
+    min_norm_info info;
+    if (min_norm_weights(3, p, st->jac, st->alpha, &info) != 0)
+        return pareto_fail(err, "the min-norm weights failed");
+    for (int k = 0; k < 3; k++)
+        st->alpha_avg[k] = mu * st->alpha_avg[k] + (1.0 - mu) * st->alpha[k];
+
+    /* 3. A = H + damping I, H the Hessian of sum_k alpha_avg_k L_k on the HVP batch */
+    mlp_hvp_prepare(st->hvp, theta, hvp_batch, st->alpha_avg);
+
+    /* 4. solve A x = sum_{k in d} J_avg_k from x0 = mean_k J_avg_k */
+    memset(st->rhs, 0, p * sizeof(real));
+    for (int k = 0; k < 3; k++)
+        if (bits[k] == '1')
+            REAL_AXPY((int)p, 1, st->jac_avg + (size_t)k * p, 1, st->rhs, 1);
+    const real *j0 = st->jac_avg, *j1 = j0 + p, *j2 = j1 + p;
+    for (size_t i = 0; i < p; i++)
+        st->x[i] = (real)(((double)j0[i] + j1[i] + j2[i]) / 3.0);
+    damped_hessian op = {st->hvp, p, (real)cfg->damping};
+    minres_options mopts = {cfg->minres_max_iter, cfg->minres_rtol};
+    *mr = minres_solve(p, damped_hessian_apply, &op, st->rhs, st->x, 1, &mopts, st->work);
+    double norm = 0;
+    for (size_t i = 0; i < p; i++)
+        norm += (double)st->x[i] * st->x[i];
+    norm = sqrt(norm);
+    if (mr->stop == MINRES_NONFINITE || !isfinite(norm) || norm == 0)
+        return pareto_fail(err, "MINRES gave no usable direction (stop %s after %d "
+                           "iterations, |x| = %g)", minres_stop_name(mr->stop), mr->iterations,
+                           norm);
+
+    /* 5. theta <- theta - lr x / |x| */
+    REAL_AXPY((int)p, (real)(-cfg->explore_lr / norm), st->x, 1, theta, 1);
+    return 0;
 }
+
+static const sparse_batch *loader_source(void *ctx) { return loader_next(ctx); }
 
 int explore_job(const pareto_config *cfg, const census_data *data, int weight_index,
                 int direction, real *theta, result_row *rows, job_progress progress,
                 void *progress_ctx, pareto_error *err)
 {
     mlp_shape shape = mlp_census_shape();
-    size_t p = mlp_num_params(&shape);
     double weight[3];
     if (weight_vector(cfg, weight_index, weight, err) != 0)
         return -1;
@@ -310,114 +413,62 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
         loader_free(&jac_loader);
         return -1;
     }
-
-    int status = -1;
+    int status = -1, step = 0;
     int max_batch = cfg->sgd_batch_size > EVAL_CHUNK ? cfg->sgd_batch_size : EVAL_CHUNK;
-    mlp_workspace *ws = mlp_workspace_new(&shape, max_batch);
-    mlp_hvp *hvp = mlp_hvp_new(&shape, cfg->hvp_batch);
-    real *jac = pareto_malloc(3 * p * sizeof(real), "Jacobian", err);
-    real *jac_avg = pareto_malloc(3 * p * sizeof(real), "Jacobian average", err);
-    real *rhs = pareto_malloc(p * sizeof(real), "MINRES right-hand side", err);
-    real *x = pareto_malloc(p * sizeof(real), "MINRES solution", err);
-    real *work = pareto_malloc(minres_work_size(p) * sizeof(real), "MINRES workspace", err);
+    explore_state st;
     batch_buffer eval_buf;
     memset(&eval_buf, 0, sizeof eval_buf);
-    if (!ws || !hvp || !jac || !jac_avg || !rhs || !x || !work ||
-        batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0) {
-        if (!ws || !hvp)
-            pareto_fail(err, "out of memory for the network workspace");
-        goto done;
+    if (explore_state_init(&st, &shape, max_batch, cfg->hvp_batch, err) != 0) {
+        loader_free(&jac_loader);
+        loader_free(&hvp_loader);
+        return -1;
     }
-
-    /* J_avg <- per-task gradients over one full pass; alpha_avg <- min-norm weights of it */
-    int steps_per_jacobian = (int)(jac_loader.batches_per_epoch * cfg->jacobian_fraction);
-    if (steps_per_jacobian < 1)
-        steps_per_jacobian = 1;
-    jacobian_average(&shape, theta, &jac_loader, jac_loader.batches_per_epoch, ws, jac_avg, p);
-    double alpha_avg[3], alpha[3];
-    min_norm_info mn;
-    if (!vector_finite(jac_avg, 3 * p) || min_norm_weights(3, p, jac_avg, alpha_avg, &mn)) {
-        pareto_fail(err, "exploration job w%d/d%s: the initial Jacobian is not finite",
-                    weight_index, bits);
+    if (batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0)
         goto done;
-    }
 
-    double mu = cfg->explore_momentum;
-    damped_hessian op = {hvp, p, (real)cfg->damping};
-    minres_options mopts = {cfg->minres_max_iter, cfg->minres_rtol};
-    for (int step = 1; step <= cfg->explore_steps; step++) {
+    /* The momentum buffers start from one full pass of the Jacobian loader. */
+    if (explore_begin(&st, theta, loader_source, &jac_loader, jac_loader.batches_per_epoch,
+                      err) != 0)
+        goto fail;
+    int jac_batches = (int)(jac_loader.batches_per_epoch * cfg->jacobian_fraction);
+    if (jac_batches < 1)
+        jac_batches = 1;
+
+    for (step = 1; step <= cfg->explore_steps; step++) {
         double start = wall_seconds();
-
-        /* 1. J <- per-task gradients over the next fraction of an epoch;
-         *    J_avg <- mu J_avg + (1 - mu) J */
-        jacobian_average(&shape, theta, &jac_loader, steps_per_jacobian, ws, jac, p);
-        if (!vector_finite(jac, 3 * p)) {
-            pareto_fail(err, "exploration job w%d/d%s step %d: a task gradient is not finite",
-                        weight_index, bits, step);
-            goto done;
-        }
-        for (size_t i = 0; i < 3 * p; i++)
-            jac_avg[i] = (real)(mu * jac_avg[i] + (1.0 - mu) * jac[i]);
-
-        /* 2. alpha <- min-norm weights of J; alpha_avg <- mu alpha_avg + (1 - mu) alpha */
-        min_norm_weights(3, p, jac, alpha, &mn);
-        for (int k = 0; k < 3; k++)
-            alpha_avg[k] = mu * alpha_avg[k] + (1.0 - mu) * alpha[k];
-
-        /* 3. A = H + damping I, H the Hessian of sum_k alpha_avg_k L_k on the next HVP batch */
-        mlp_hvp_prepare(hvp, theta, loader_next(&hvp_loader), alpha_avg);
-
-        /* 4. solve A x = sum_{k in d} J_avg_k from x0 = mean_k J_avg_k */
-        memset(rhs, 0, p * sizeof(real));
-        for (int k = 0; k < 3; k++) {
-            if (bits[k] == '1')
-                REAL_AXPY((int)p, 1, jac_avg + (size_t)k * p, 1, rhs, 1);
-        }
-        for (size_t i = 0; i < p; i++)
-            x[i] = (real)(((double)jac_avg[i] + jac_avg[p + i] + jac_avg[2 * p + i]) / 3.0);
-        minres_result mr = minres_solve(p, damped_hessian_apply, &op, rhs, x, 1, &mopts, work);
-        double norm = 0;
-        for (size_t i = 0; i < p; i++)
-            norm += (double)x[i] * x[i];
-        norm = sqrt(norm);
-        if (mr.stop == MINRES_NONFINITE || !isfinite(norm) || norm == 0) {
-            pareto_fail(err, "exploration job w%d/d%s step %d: MINRES gave no usable "
-                        "direction (stop %s after %d iterations, |x| = %g)", weight_index,
-                        bits, step, minres_stop_name(mr.stop), mr.iterations, norm);
-            goto done;
-        }
-
-        /* 5. theta <- theta - lr x / |x| */
-        REAL_AXPY((int)p, (real)(-cfg->explore_lr / norm), x, 1, theta, 1);
+        minres_result mr;
+        if (explore_step(&st, cfg, direction, theta, loader_source, &jac_loader, jac_batches,
+                         loader_next(&hvp_loader), &mr, err) != 0)
+            goto fail;
 
         /* 6. evaluate */
         result_row *row = &rows[step - 1];
         fill_row_identity(row, weight, weight_index, PHASE_EXPLORE, direction, step);
-        evaluate_test(data, &shape, theta, ws, &eval_buf, row->loss, row->acc);
+        evaluate_test(data, &shape, theta, st.ws, &eval_buf, row->loss, row->acc);
         for (int k = 0; k < 3; k++)
-            row->alpha[k] = alpha_avg[k];
+            row->alpha[k] = st.alpha_avg[k];
         row->minres_iters = mr.iterations;
         row->minres_stop = (int)mr.stop;
         row->minres_rnorm = mr.rnorm;
         row->wall_s = wall_seconds() - start;
         if (!all_finite(row->loss, 3)) {
-            pareto_fail(err, "exploration job w%d/d%s step %d: test loss is not finite",
-                        weight_index, bits, step);
-            goto done;
+            pareto_fail(err, "test loss is not finite");
+            goto fail;
         }
         if (progress)
             progress(progress_ctx, row, step, cfg->explore_steps);
     }
     status = 0;
+    goto done;
+fail:
+    {
+        pareto_error inner = *err;
+        pareto_fail(err, "exploration job w%d/d%s %s %d: %s", weight_index, bits,
+                    step ? "step" : "before step", step ? step : 1, inner.msg);
+    }
 done:
     batch_buffer_free(&eval_buf);
-    free(jac);
-    free(jac_avg);
-    free(rhs);
-    free(x);
-    free(work);
-    mlp_hvp_free(hvp);
-    mlp_workspace_free(ws);
+    explore_state_free(&st);
     loader_free(&jac_loader);
     loader_free(&hvp_loader);
     return status;

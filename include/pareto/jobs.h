@@ -15,8 +15,74 @@
 #include "pareto/census.h"
 #include "pareto/config.h"
 #include "pareto/error.h"
+#include "pareto/minres.h"
 #include "pareto/mlp.h"
 #include "pareto/results.h"
+
+/* --- the units the jobs are made of, public for tests and benchmarks ------------------ */
+
+/* Room for one batch of sparse rows, in the layout the network reads. */
+typedef struct {
+    int capacity;
+    uint16_t *idx;   /* (capacity, CENSUS_NNZ) */
+    float *val;      /* (capacity, CENSUS_NNZ) */
+    uint8_t *labels; /* (capacity, CENSUS_TASKS) */
+    sparse_batch view;
+} batch_buffer;
+
+int batch_buffer_init(batch_buffer *b, int capacity, pareto_error *err);
+void batch_buffer_free(batch_buffer *b);
+/* Copies rows[0..n) of split into b (b->view is the batch): the one-hot features with value 1,
+ * then the six raw continuous values at their feature indices. rows == NULL means the rows
+ * first..first+n-1. */
+void batch_gather(const census_data *data, const census_split *split, const int32_t *rows,
+                  int first, int n, batch_buffer *b);
+
+/* lr0 (1 + cos(pi t / total)) / 2: PyTorch's CosineAnnealingLR, stepped once per batch. */
+double cosine_lr(double lr0, long t, long total);
+
+/* One SGD step with momentum (PyTorch's convention): g = the gradient of sum_k weight_k L_k on
+ * the batch (left in grad); velocity <- momentum velocity + g; theta <- theta - lr velocity. */
+void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
+              const sparse_batch *batch, const double *weight, double lr, double momentum,
+              mlp_workspace *ws);
+
+/* Supplies the next batch of a stream of batches. */
+typedef const sparse_batch *(*batch_source)(void *ctx);
+
+/* What an exploration carries from step to step, and its scratch. */
+typedef struct {
+    mlp_shape shape;
+    size_t n_params;
+    mlp_workspace *ws;       /* for the Jacobian batches (and the test set) */
+    mlp_hvp *hvp;
+    real *jac;               /* (3, P) this step's per-task gradients J */
+    real *jac_avg;           /* (3, P) their running average J_avg */
+    real *rhs, *x, *work;    /* MINRES right-hand side, solution, scratch */
+    double alpha[3];         /* this step's min-norm weights */
+    double alpha_avg[3];     /* their running average */
+} explore_state;
+
+int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
+                       int hvp_batch, pareto_error *err);
+void explore_state_free(explore_state *st);
+
+/* J_avg <- per-task gradients averaged over n_batches batches of src; alpha_avg <- the
+ * min-norm weights of J_avg. */
+int explore_begin(explore_state *st, const real *theta, batch_source src, void *ctx,
+                  int n_batches, pareto_error *err);
+
+/* One exploration step along direction (1..6; character k of its 3 bits selects task k+1):
+ *   J from n_jac_batches batches of jac_src; J_avg <- m J_avg + (1-m) J;
+ *   alpha <- min-norm(J); alpha_avg <- m alpha_avg + (1-m) alpha;
+ *   solve (H + damping I) x = sum_{k in d} J_avg_k by MINRES from x0 = mean_k J_avg_k, where H
+ *   is the Hessian of sum_k alpha_avg_k L_k on hvp_batch;  theta <- theta - lr x / |x|.
+ * m, damping, lr and the MINRES limits come from cfg. */
+int explore_step(explore_state *st, const pareto_config *cfg, int direction, real *theta,
+                 batch_source jac_src, void *jac_ctx, int n_jac_batches,
+                 const sparse_batch *hvp_batch, minres_result *mr, pareto_error *err);
+
+/* --- the jobs -------------------------------------------------------------------------- */
 
 /* Called after each epoch or step with the row just filled; may be NULL. */
 typedef void (*job_progress)(void *ctx, const result_row *row, int done, int total);
