@@ -15,6 +15,7 @@
 #include "pareto/census.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,6 +508,11 @@ static int parse_row(char *line, size_t n, const line_reader *r, const column_sl
             if (parse_number(s, &x) < 0)
                 return pareto_fail(err, "%s:%ld: column '%s': expected a number, found '%.64s'",
                                    r->path, r->line_no, columns[c].name, s);
+            /* Stored as float: a larger value would become Inf and poison the training. */
+            if (columns[c].role == ROLE_CONTINUOUS && !(fabs(x) <= FLT_MAX))
+                return pareto_fail(err, "%s:%ld: column '%s': expected a number of magnitude "
+                                   "at most %g (a float), found '%.64s'", r->path, r->line_no,
+                                   columns[c].name, (double)FLT_MAX, s);
             if (columns[c].role == ROLE_CONTINUOUS)
                 cont[cs->slot[c]] = (float)x;
             else

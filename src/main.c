@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "pareto/log.h"
+#include "pareto/summary.h"
 #include "pareto/sweep.h"
 
 static const char usage[] =
     "usage: pareto_mpi CONFIG.yaml [--out CSV] [--resume] [--force] [--quiet] [--progress]\n"
+    "       pareto_mpi summary FILE.csv [--ref E1,E2,E3]   (see pareto_mpi summary --help)\n"
     "\n"
     "Reproduces Figure 5 of Ma, Du and Matusik, \"Efficient Continuous Pareto Exploration in\n"
     "Multi-Task Learning\" (ICML 2020) on UCI Census-Income (KDD): a 3-task MLP trained by\n"
@@ -36,6 +38,10 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    /* The summary of a CSV needs no MPI. */
+    if (argc > 1 && strcmp(argv[1], "summary") == 0)
+        return summary_main(argc - 1, argv + 1);
+
     sweep_options opts;
     memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {

@@ -22,6 +22,7 @@
 #include "pareto/log.h"
 #include "pareto/mlp.h"
 #include "pareto/store.h"
+#include "pareto/summary.h"
 
 /* OpenBLAS's own control; declared in its cblas.h, repeated here to not depend on it. */
 void openblas_set_num_threads(int num_threads);
@@ -52,6 +53,9 @@ typedef struct {
     real *networks;     /* (n_weights, P): the SGD result of each selected weight */
     /* rank 0's bookkeeping */
     int jobs_total, jobs_done, remote_expected, remote_received;
+    /* other ranks: the last finished job, on its way to rank 0 */
+    char *send_buf;
+    MPI_Request send_req;
     double phase_seconds[2];
     double start_time;
 } sweep;
@@ -172,9 +176,22 @@ static void on_progress(void *ctx, const result_row *row, int done, int total)
             ;
 }
 
+/* Waits until the last job sent to rank 0 has left, and frees its buffer. */
+static void finish_send(sweep *s)
+{
+    if (!s->send_buf)
+        return;
+    MPI_Wait(&s->send_req, MPI_STATUS_IGNORE);
+    free(s->send_buf);
+    s->send_buf = NULL;
+}
+
+/* Sends a finished job to rank 0 without waiting for rank 0 to take it: rank 0 only looks
+ * between its own epochs and steps, and this rank can start its next job meanwhile. */
 static void send_job(sweep *s, job_id job, const result_row *rows, int n_rows,
                      const real *net, double seconds)
 {
+    finish_send(s);
     size_t bytes = sizeof(job_message) + (size_t)n_rows * sizeof(result_row)
                    + (net ? s->n_params * sizeof(real) : 0);
     char *buf = malloc(bytes);
@@ -186,8 +203,8 @@ static void send_job(sweep *s, job_id job, const result_row *rows, int n_rows,
     if (net)
         memcpy(buf + sizeof h + (size_t)n_rows * sizeof(result_row), net,
                s->n_params * sizeof(real));
-    MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_JOB, MPI_COMM_WORLD);
-    free(buf);
+    MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_JOB, MPI_COMM_WORLD, &s->send_req);
+    s->send_buf = buf;
 }
 
 /* Runs the pending jobs dealt to this rank; rank 0 also collects everyone else's. */
@@ -238,6 +255,7 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
     if (s->rank == 0)
         while (s->remote_received < s->remote_expected)
             receive_job(s, 1);
+    finish_send(s);
     free(rows);
     free(theta);
 }
@@ -289,6 +307,14 @@ static int prepare_root(sweep *s, char *csv_path, size_t csv_len, pareto_error *
     census_options copts = {s->cfg.max_bad_row_fraction, 1};
     if (census_load(s->cfg.train_path, s->cfg.test_path, &copts, &s->data, err) != 0)
         return -1;
+    /* More categorical values than the real files have (a damaged or foreign file) would give
+     * feature indices past the network's inputs. Fewer is fine: those inputs stay zero. */
+    int n_inputs = mlp_census_shape().in;
+    if (s->data.n_features > n_inputs)
+        return pareto_fail(err, "%s, %s: the files give %d one-hot and continuous features; "
+                           "expected at most the network's %d inputs (is a categorical column "
+                           "damaged?)", s->cfg.train_path, s->cfg.test_path,
+                           s->data.n_features, n_inputs);
     int n = s->data.train.n_rows;
     if (s->cfg.sgd_batch_size > n)
         return pareto_fail(err, "%s: sgd.batch_size %d is larger than the %d training rows",
@@ -345,9 +371,13 @@ static int write_final_csv(sweep *s, const char *csv_path, pareto_error *err)
     }
     results_sort(all, total);
     int status = results_write_csv(csv_path, all, total, err);
-    free(all);
-    if (status == 0)
+    if (status == 0) {
         log_info("wrote %s: %zu rows", csv_path, total);
+        pareto_error summary_err;
+        if (summary_report(stdout, csv_path, all, total, NULL, &summary_err) != 0)
+            log_warn("no Pareto summary of %s: %s", csv_path, summary_err.msg);
+    }
+    free(all);
     return status;
 }
 
