@@ -100,12 +100,12 @@ static void test_points_outside_the_reference_box_are_ignored(void **state)
 
 static void test_ties_in_every_coordinate(void **state)
 {
-    /* same z, same x, same y in pairs: (0,1,0) and (0,0,1) and (1,0,0) -> same value as the
-     * mirrored three-box case by symmetry; plus a tie in z with a staircase step. */
+    /* Three boxes of volume 4; only [0,1)^3 is left uncovered: 8 - 1. */
     const double p[] = {0, 1, 0, 1, 0, 0, 0, 0, 1};
-    assert_true(hv(p, 3, unit_ref) == 4.0);
-    const double q[] = {0, 1, 0, 0, 1.5, 0, 1, 0, 0}; /* (0,1.5,0) is dominated by (0,1,0) */
-    assert_true(hv(q, 3, unit_ref) == 2.0 + 2.0 - 1.0);
+    assert_true(hv(p, 3, unit_ref) == 7.0);
+    /* Equal z for all, equal x for two: (0,1.5,0) is dominated by (0,1,0); 4 + 4 - 2. */
+    const double q[] = {0, 1.5, 0, 0, 1, 0, 1, 0, 0};
+    assert_true(hv(q, 3, unit_ref) == 6.0);
 }
 
 static void test_non_finite_coordinates_are_refused(void **state)

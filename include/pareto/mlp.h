@@ -19,6 +19,7 @@
 #include "pareto/sparse.h"
 
 #define MLP_MAX_TASKS 8
+#define MLP_MAX_NNZ 64  /* nonzero inputs per row */
 
 typedef struct {
     int in, h1, h2, tasks;
