@@ -117,12 +117,14 @@ void mlp_workspace_free(mlp_workspace *ws)
 
 /* --- building blocks ------------------------------------------------------------------- */
 
-/* The sparse loops are written with GCC's vector extension: four vectors of 64 bytes (TILE
- * columns) stay in registers while the nonzeros of a row, or of a feature, are summed into
- * them. vec allows unaligned loads and stores. */
+/* The sparse loops are written with GCC's vector extension: NVEC vectors of 64 bytes (TILE
+ * columns, a whole 256-wide float row) stay in registers while the nonzeros of a row, or of a
+ * feature, are summed into them, so each weight or delta row is read once, front to back.
+ * vec allows unaligned loads and stores. */
 typedef real vec __attribute__((vector_size(64), aligned(sizeof(real))));
 #define VLEN ((int)(64 / sizeof(real)))
-#define TILE (4 * VLEN)
+#define NVEC 16
+#define TILE (NVEC * VLEN)
 
 /* out (n, h) = X W + b for the sparse X; W is (in, h). b may be NULL. */
 static void sparse_affine(const sparse_batch *x, const real *restrict w,
@@ -134,17 +136,17 @@ static void sparse_affine(const sparse_batch *x, const real *restrict w,
         const float *val = x->val + (size_t)n * x->nnz;
         real *row = out + (size_t)n * h;
         for (int c0 = 0; c0 < tiled; c0 += TILE) {
-            vec acc[4] = {{0}};
+            vec acc[NVEC] = {{0}};
             if (b)
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < NVEC; i++)
                     acc[i] = *(const vec *)(b + c0 + i * VLEN);
             for (int j = 0; j < x->nnz; j++) {
                 const vec *wrow = (const vec *)(w + (size_t)idx[j] * h + c0);
                 real v = (real)val[j];
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < NVEC; i++)
                     acc[i] += v * wrow[i];
             }
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < NVEC; i++)
                 *(vec *)(row + c0 + i * VLEN) = acc[i];
         }
         for (int c = tiled; c < h; c++) {
@@ -193,14 +195,14 @@ static void sparse_affine_grad(const mlp_workspace *ws, int in, int n, const rea
             continue;
         real *wrow = dw + (size_t)j * h;
         for (int c0 = 0; c0 < tiled; c0 += TILE) {
-            vec acc[4] = {{0}};
+            vec acc[NVEC] = {{0}};
             for (int e = start[j]; e < start[j + 1]; e++) {
                 const vec *drow = (const vec *)(d + (size_t)ws->csc_row[e] * h + c0);
                 real v = ws->csc_val[e];
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < NVEC; i++)
                     acc[i] += v * drow[i];
             }
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < NVEC; i++)
                 *(vec *)(wrow + c0 + i * VLEN) += scale * acc[i];
         }
         for (int c = tiled; c < h; c++) {

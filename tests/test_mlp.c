@@ -1,7 +1,7 @@
 /*
  * test_mlp.c - the network's derivatives against central finite differences, in float64.
  *
- * The networks are small and random (7 -> 5 -> 4 -> 3 heads, and 50 -> 40 -> 6 -> 3 heads,
+ * The networks are small and random (7 -> 5 -> 4 -> 3 heads, and 50 -> 136 -> 6 -> 3 heads,
  * wide enough for the vectorised tiles of the sparse layer plus a remainder); so is the
  * sparse batch. With a step
  * h = 1e-5, a central difference of a smooth function has truncation error ~h^2 * f''' ~ 1e-10
@@ -45,7 +45,7 @@ static int preactivations_away_from_zero(const fixture *f)
     mlp_layout l = mlp_layout_of(&f->shape);
     const mlp_shape *s = &f->shape;
     for (int n = 0; n < BATCH; n++) {
-        double z1[64], a1[64];
+        double z1[256], a1[256];
         for (int c = 0; c < s->h1; c++) {
             z1[c] = f->theta[l.b1 + c];
             for (int j = 0; j < NNZ; j++)
@@ -109,7 +109,7 @@ static void draw(fixture *f, uint64_t seed)
 }
 
 static int setup(void **state) { return setup_shape(state, (mlp_shape){7, 5, 4, 3}); }
-static int setup_wide(void **state) { return setup_shape(state, (mlp_shape){50, 40, 6, 3}); }
+static int setup_wide(void **state) { return setup_shape(state, (mlp_shape){50, 136, 6, 3}); }
 
 static int teardown(void **state)
 {
