@@ -217,32 +217,31 @@ void summary_free(pareto_summary *summary)
 
 void summary_print(FILE *out, const char *source, const pareto_summary *s)
 {
-    fprintf(out, "Pareto summary of %s (objectives: test top-1 error, %%, of tasks 1, 2, 3)\n",
-            source);
-    fprintf(out, "points: %zu (%zu SGD end points, %zu exploration points; the figure leaves "
-            "out %zu exploration points below %.2f x the lowest SGD end accuracy)\n",
-            s->n_points, s->n_sgd_end, s->n_explore, s->n_figure_dropped,
-            SUMMARY_FIGURE_ACC_FRACTION);
+    fprintf(out, "Pareto summary of %s\n", source);
+    fprintf(out, "objectives: test top-1 error (%%) of tasks 1, 2, 3, minimised\n");
+    fprintf(out, "points: %zu = %zu SGD end points + %zu exploration points (the figure leaves "
+            "out %zu)\n", s->n_points, s->n_sgd_end, s->n_explore, s->n_figure_dropped);
     fprintf(out, "non-dominated points: %zu of %zu\n", s->n_nondominated, s->n_points);
-    fprintf(out, "reference point: (%.4f, %.4f, %.4f) %% error (%s)\n", s->ref[0], s->ref[1],
-            s->ref[2], s->ref_is_default ? "default: per-task maximum over the points + 1"
+    fprintf(out, "reference point: (%.4f, %.4f, %.4f) %% error, %s\n", s->ref[0], s->ref[1],
+            s->ref[2], s->ref_is_default ? "default: per-task maximum + 1"
                                          : "given by --ref");
-    fprintf(out, "hypervolume: %.6g (%%^3)\n", s->hypervolume);
-    fprintf(out, "gain of exploration per weight vector: HV(SGD end + its exploration) - "
-            "HV(SGD end)\n");
+    fprintf(out, "hypervolume: %.6g %%^3\n", s->hypervolume);
+    fprintf(out, "per weight vector: HV of its SGD end alone, with its exploration points, "
+            "gain:\n");
     for (int w = 0; w < s->n_weights; w++) {
         const summary_weight *sw = &s->weights[w];
-        fprintf(out, "  w%-3d (%.4f, %.4f, %.4f): ", sw->weight_index, sw->weight[0],
+        fprintf(out, "  w%d (%.4f, %.4f, %.4f): ", sw->weight_index, sw->weight[0],
                 sw->weight[1], sw->weight[2]);
         if (!sw->has_sgd_end) {
-            fprintf(out, "no SGD row; %zu exploration points, HV %.6g\n", sw->n_explore,
+            fprintf(out, "no SGD row; HV of its %zu exploration points %.6g\n", sw->n_explore,
                     sw->hv_with_explore);
             continue;
         }
+        fprintf(out, "SGD end (epoch %d) error (%.3f, %.3f, %.3f)\n", sw->sgd_end_epoch,
+                sw->sgd_end_error[0], sw->sgd_end_error[1], sw->sgd_end_error[2]);
         double gain = sw->hv_with_explore - sw->hv_sgd_end;
-        fprintf(out, "SGD end (%.3f, %.3f, %.3f) HV %.6g; with %zu exploration points HV %.6g; "
-                "gain %.6g", sw->sgd_end_error[0], sw->sgd_end_error[1], sw->sgd_end_error[2],
-                sw->hv_sgd_end, sw->n_explore, sw->hv_with_explore, gain);
+        fprintf(out, "      HV %.6g alone, %.6g with %zu exploration points: gain %.6g",
+                sw->hv_sgd_end, sw->hv_with_explore, sw->n_explore, gain);
         if (sw->hv_sgd_end > 0.0)
             fprintf(out, " (%+.2f%%)", 100.0 * gain / sw->hv_sgd_end);
         fputc('\n', out);
