@@ -53,6 +53,7 @@ typedef struct {
     real *networks;     /* (n_weights, P): the SGD result of each selected weight */
     /* rank 0's bookkeeping */
     int jobs_total, jobs_done, remote_expected, remote_received;
+    int jobs_resumed;   /* saved by an earlier run: not part of this run's rate */
     /* other ranks: the last finished job, on its way to rank 0 */
     char *send_buf;
     MPI_Request send_req;
@@ -97,7 +98,8 @@ static void log_progress(sweep *s, const char *name, int rank, double seconds)
 {
     double elapsed = wall_seconds() - s->start_time;
     int left = s->jobs_total - s->jobs_done;
-    double eta = s->jobs_done ? elapsed / s->jobs_done * left : 0;
+    int done_here = s->jobs_done - s->jobs_resumed;
+    double eta = done_here ? elapsed / done_here * left : 0;
     log_info("done %s on rank %d in %.1f s; %d/%d jobs, elapsed %.0f s, ETA %.0f s", name, rank,
              seconds, s->jobs_done, s->jobs_total, elapsed, eta);
     if (s->opts->machine_progress)
@@ -246,6 +248,7 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
         if (status != 0)
             fail_job(s, job, err.msg);
         double seconds = wall_seconds() - start;
+        log_info("end %s in %.1f s", name, seconds);
         const real *net = job.direction == 0 ? theta : NULL;
         if (s->rank == 0)
             save_job(s, job, rows, steps, net, seconds, 0);
@@ -436,8 +439,14 @@ int sweep_run(const sweep_options *opts)
     s.jobs_total = n_jobs;
     for (int j = 0; j < n_jobs; j++)
         s.jobs_done += done[j];
+    s.jobs_resumed = s.jobs_done;
     if (s.rank == 0 && opts->resume)
         log_info("resume: %d of %d jobs already saved", s.jobs_done, n_jobs);
+    if (s.rank == 0 && opts->machine_progress) {
+        printf("PROGRESS jobs_done=%d jobs_total=%d elapsed_s=0.0 eta_s=0.0 ranks=%d\n",
+               s.jobs_done, n_jobs, s.size);
+        fflush(stdout);
+    }
 
     jobs_initial_params(&s.cfg, &s.shape, theta0);
     s.start_time = wall_seconds();
