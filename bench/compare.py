@@ -50,7 +50,7 @@ def main():
     print("C: %s. PyTorch HVPs per solve: %s." % (
         c_rows["minres_solve"]["note"],
         ", ".join("%s %s" % (v, n) for v, n in sorted(hvps.items()))))
-    print("Peak RSS: bench_units %s MB; bench_torch.py %s MB (both variants, dense data)." % (
+    print("Peak RSS: bench_units %s MB; bench_torch.py %s MB (dense data, both variants)." % (
         c_rows["sgd_epoch"]["peak_rss_mb"],
         next(iter(torch_rows.values()))["peak_rss_mb"] if torch_rows else "-"))
     for line in sys.argv[3:]:

@@ -51,7 +51,8 @@ else
     $rank_cmd 2>"$out/rss.txt" >/dev/null
 fi
 rss_kib="$(tail -n 1 "$out/rss.txt")"
-rss_line="$(awk -v k="$rss_kib" 'BEGIN { printf "Peak RSS of one rank on the fig5 config (pareto_mpi): %.1f MB", k * 1024 / 1e6 }')"
+rss_line="$(awk -v k="$rss_kib" 'BEGIN {
+    printf "Peak RSS of one rank on the fig5 config (pareto_mpi): %.1f MB", k * 1024 / 1e6 }')"
 
 echo
 "$python" bench/compare.py "$out/c_units.csv" "$out/torch_units.csv" "$rss_line" \
