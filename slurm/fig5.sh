@@ -2,7 +2,7 @@
 #SBATCH --job-name=pareto-fig5
 #SBATCH --ntasks=16
 #SBATCH --cpus-per-task=1
-#SBATCH --time=04:00:00
+#SBATCH --time=01:00:00
 #SBATCH --output=pareto-fig5-%j.log
 #SBATCH --open-mode=append
 #SBATCH --requeue
@@ -32,8 +32,11 @@ if [ -z "${SLURM_JOB_ID:-}" ]; then
     exit 2
 fi
 
-config="${1:-configs/fig5.yaml}"
-[ $# -gt 0 ] && shift
+config=configs/fig5.yaml
+case "${1:-}" in
+    "" | -*) ;;
+    *) config="$1"; shift ;;
+esac
 binary="${PARETO_MPI:-${SLURM_SUBMIT_DIR:-.}/build/pareto_mpi}"
 ranks="${SLURM_NTASKS:-1}"
 restarts="${SLURM_RESTART_COUNT:-0}"

@@ -7,11 +7,12 @@
 #    is not possible.
 # 2. Starts munged, slurmctld and slurmd on the loopback address with a private key, config,
 #    ports and state folder, all under one scratch folder.
-# 3. Submits slurm/fig5.sh with the smoke config and 2 tasks, and checks the job ends COMPLETED
-#    with exit code 0:0 and a CSV equal to that of a plain 'mpirun -n 2' run.
-# 4. Submits it again, requeues it once the first finished jobs are saved, and checks that the
-#    second attempt resumes from them, ends with the same CSV, and appends to the first
-#    attempt's log.
+# 3. Submits slurm/fig5.sh with the smoke config and 2 tasks, forced onto its mpirun fallback,
+#    and checks the job ends COMPLETED with exit code 0:0 and a CSV equal to that of a plain
+#    'mpirun -n 2' run.
+# 4. Submits it again as users do (the script picks srun --mpi=pmix), requeues it once the
+#    first finished jobs are saved, and checks that the second attempt resumes from them, ends
+#    with the same CSV, and appends to the first attempt's log.
 # On exit it cancels its jobs, stops the daemons it started (by PID) and deletes the scratch
 # folder. The CSVs are compared without the wall_s column, the only one that varies by run.
 set -euo pipefail
@@ -151,7 +152,8 @@ slurmd -D -N "$host" -f "$SLURM_CONF" > "$state/slurmd.out.log" 2>&1 &
 daemon_pids+=($!)
 node_idle() { [ "$(sinfo -h -n "$host" -o %T)" = idle ]; }
 wait_for 30 "node $host becoming idle" node_idle
-say "Slurm $(sinfo -V | awk '{print $2}') up on $host ($cpus CPUs, ports $ctld_port-$((ctld_port + 1)))"
+say "Slurm $(sinfo -V | awk '{print $2}') up on $host ($cpus CPUs," \
+    "ports $ctld_port-$((ctld_port + 1)))"
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -185,10 +187,18 @@ wait_job() {
     fail "job $id still $job_state after $seconds s"
 }
 
-# submit NAME CONFIG: submits slurm/fig5.sh; prints the job id.
+# submit NAME CONFIG [LAUNCHER]: submits slurm/fig5.sh; prints the job id. Without LAUNCHER the
+# script chooses one itself.
 submit() {
-    (cd "$source_dir" && PARETO_MPI="$binary" sbatch --parsable -n "$ranks" \
-        --time=00:15:00 --output="$state/runs/$1-%j.log" slurm/fig5.sh "$2")
+    (cd "$source_dir" && PARETO_MPI="$binary" PARETO_LAUNCHER="${3:-}" \
+        sbatch --parsable -n "$ranks" --time=00:15:00 --output="$state/runs/$1-%j.log" \
+        slurm/fig5.sh "$2")
+}
+
+# check_launcher LOG LAUNCHER: the job started its ranks with LAUNCHER.
+check_launcher() {
+    grep -q "^fig5.sh: $ranks ranks via $2: " "$1" ||
+        fail "$1: expected the ranks to start via $2; found: $(grep 'ranks via' "$1")"
 }
 
 # check_completed ID STATE LOG: the job ended COMPLETED with exit code 0:0.
@@ -232,18 +242,18 @@ reference_csv="$state/runs/mpirun/smoke.csv"
 [ -s "$reference_csv" ] || fail "$reference_csv: not written"
 say "reference done in $((SECONDS - start)) s"
 
-# --- 2. sbatch: completes with the reference CSV -------------------------------------------
+# --- 2. sbatch with the mpirun fallback: completes with the reference CSV -------------------
 
 start=$SECONDS
-job=$(submit sbatch "$(run_config sbatch)")
-say "submitted job $job: sbatch -n $ranks slurm/fig5.sh (smoke config)"
+job=$(submit sbatch "$(run_config sbatch)" mpirun)
+say "submitted job $job: PARETO_LAUNCHER=mpirun sbatch -n $ranks slurm/fig5.sh (smoke config)"
 check_completed "$job" "$(wait_job "$job" 600)" "$state/runs/sbatch-$job.log"
-grep -q "via srun" "$state/runs/sbatch-$job.log" ||
-    say "note: the job did not launch with srun: $(grep 'ranks via' "$state/runs/sbatch-$job.log")"
+check_launcher "$state/runs/sbatch-$job.log" mpirun
 same_csv "$reference_csv" "$state/runs/sbatch/smoke.csv"
-say "job $job COMPLETED 0:0, CSV equals the mpirun one, in $((SECONDS - start)) s"
+say "job $job COMPLETED 0:0 (mpirun in the allocation), CSV equals the reference," \
+    "in $((SECONDS - start)) s"
 
-# --- 3. sbatch, requeued mid-run: resumes, same CSV, log appended --------------------------
+# --- 3. sbatch as submitted by users (srun --mpi=pmix), requeued mid-run -------------------
 
 start=$SECONDS
 requeue_config="$(run_config requeue)"
@@ -269,6 +279,7 @@ wait_for 120 "job $job pending again after the requeue" is_pending
 scontrol update JobId="$job" StartTime=now || say "note: could not move the start time forward"
 
 check_completed "$job" "$(wait_job "$job" 600)" "$log"
+check_launcher "$log" srun
 same_csv "$reference_csv" "$state/runs/requeue/smoke.csv"
 restarts="$(job_field "$job" Restarts)"
 [ "$restarts" = 1 ] || fail "job $job: Restarts=$restarts; expected 1"
@@ -289,6 +300,6 @@ if [ -z "$resumed" ] || [ "$resumed" -lt "$saved_before" ]; then
     cat "$log"
     fail "$log: the second attempt did not resume from the $saved_before saved job(s)"
 fi
-say "job $job requeued: COMPLETED 0:0 after 1 restart, resumed $resumed saved job(s)," \
-    "same CSV, both attempts in one log, in $((SECONDS - start)) s"
+say "job $job requeued: COMPLETED 0:0 (srun --mpi=pmix) after 1 restart," \
+    "resumed $resumed saved job(s), same CSV, both attempts in one log, in $((SECONDS - start)) s"
 say "PASS"
