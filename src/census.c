@@ -194,7 +194,8 @@ static int vocab_intern(vocab *v, const char *s, size_t n, pareto_error *err)
             return pareto_fail(err, "out of memory growing a vocabulary to %d values", cap);
         v->cap_values = cap;
     }
-    if (v->bytes_len + n > v->bytes_cap) {
+    /* Allocated even for an empty first value, so v->bytes + start is never NULL + 0. */
+    if (!v->bytes || v->bytes_len + n > v->bytes_cap) {
         size_t cap = v->bytes_cap ? v->bytes_cap : 1024;
         while (cap < v->bytes_len + n)
             cap *= 2;

@@ -278,6 +278,11 @@ static void assert_output_contains(const char *part)
 
 static void assert_exit(int status, int expected)
 {
+    /* Under the sanitizer build, a report on an error path must fail the test too. */
+    if (strstr(output, "Sanitizer") || strstr(output, "runtime error:")) {
+        print_error("a sanitizer reported a problem; output:\n%s\n", output);
+        fail();
+    }
     if (status != expected) {
         print_error("expected exit status %d, found %d; output:\n%s\n", expected, status, output);
         fail();

@@ -36,7 +36,8 @@ enum {
     BEGIN_BATCHES = 4,    /* (e): batches averaged by explore_begin */
     STEP_BATCHES = 2,     /* (e): Jacobian batches of the step */
     SGD_STEPS = 2,        /* (f): consecutive SGD steps */
-    EXPLORE_DIRECTION = 3 /* (d), (e): "011", tasks 2 and 3 */
+    EXPLORE_DIRECTION = 3, /* (d), (e): "011", tasks 2 and 3 */
+    SHORT_MINRES_ITER = 5  /* (d), (e): the short solve, besides the paper's limit */
 };
 static const uint64_t CROSSCHECK_SEED = 20200712;
 static const long SGD_TOTAL_STEPS = 30L * 779; /* the paper's 30 epochs of 779 batches */
@@ -225,27 +226,38 @@ int main(int argc, char **argv)
     put2(f, "b_hv", T_F32, N_HVP_VECTORS, (int64_t)p, hvs);
 
     /* (d) MINRES on (H + damping I) x = J_2 + J_3 from x0 = mean_k J_k, with the Hessian of
-     * the (c) weights on the (b) batch and J the (a) gradients. */
+     * the (c) weights on the (b) batch and J the (a) gradients: once with a few iterations
+     * (where float32 iterates of two implementations still agree closely) and once with the
+     * paper's limit. */
     mlp_hvp_prepare(hvp, theta0, &hvp_batch.view, alpha_c);
-    real *rhs = xmalloc(p * sizeof(real)), *x = xmalloc(p * sizeof(real));
+    real *rhs = xmalloc(p * sizeof(real)), *x0 = xmalloc(p * sizeof(real));
+    real *x = xmalloc(p * sizeof(real));
     real *work = xmalloc(minres_work_size(p) * sizeof(real));
     for (size_t i = 0; i < p; i++) {
         rhs[i] = jac[p + i] + jac[2 * p + i];
-        x[i] = (real)(((double)jac[i] + jac[p + i] + jac[2 * p + i]) / 3.0);
+        x0[i] = (real)(((double)jac[i] + jac[p + i] + jac[2 * p + i]) / 3.0);
     }
-    put1(f, "d_x0", T_F32, (int64_t)p, x);
-    minres_options mopts = {cfg.minres_max_iter, cfg.minres_rtol};
-    double t0 = wall_seconds();
-    minres_result mr = minres_solve(p, damped_apply, &op, rhs, x, 1, &mopts, work);
-    double minres_s = wall_seconds() - t0;
-    put1(f, "d_x", T_F32, (int64_t)p, x);
-    int32_t d_info[2] = {mr.iterations, (int32_t)mr.stop};
-    put1(f, "d_info", T_I32, 2, d_info);
-    double d_resid[2] = {mr.rnorm, mr.rel_resid};
-    put1(f, "d_resid", T_F64, 2, d_resid);
+    put1(f, "d_x0", T_F32, (int64_t)p, x0);
+    const int limits[2] = {SHORT_MINRES_ITER, cfg.minres_max_iter};
+    int32_t d_iters[2], d_stops[2];
+    double minres_s = 0;
+    for (int run = 0; run < 2; run++) {
+        memcpy(x, x0, p * sizeof(real));
+        minres_options mopts = {limits[run], cfg.minres_rtol};
+        double t0 = wall_seconds();
+        minres_result mr = minres_solve(p, damped_apply, &op, rhs, x, 1, &mopts, work);
+        minres_s = wall_seconds() - t0;
+        d_iters[run] = mr.iterations;
+        d_stops[run] = (int32_t)mr.stop;
+        put1(f, run == 0 ? "d_short_x" : "d_x", T_F32, (int64_t)p, x);
+    }
+    put1(f, "d_limits", T_I32, 2, (const int32_t[]){limits[0], limits[1]});
+    put1(f, "d_iterations", T_I32, 2, d_iters);
+    put1(f, "d_stops", T_I32, 2, d_stops);
 
-    /* (e) one exploration step: explore_begin on BEGIN_BATCHES batches, then explore_step
-     * with STEP_BATCHES Jacobian batches and a fresh HVP batch, from theta0. */
+    /* (e) one exploration step from theta0: explore_begin on BEGIN_BATCHES batches, then
+     * explore_step with STEP_BATCHES Jacobian batches and its own HVP batch; again with a
+     * few MINRES iterations and with the paper's limit, each from a fresh state. */
     batch_buffer jac_batches[BEGIN_BATCHES + STEP_BATCHES], step_hvp_batch;
     for (int b = 0; b < BEGIN_BATCHES + STEP_BATCHES; b++) {
         gather(&data, next_rows, JAC_BATCH, &jac_batches[b]);
@@ -260,22 +272,32 @@ int main(int argc, char **argv)
     explore_state st;
     if (explore_state_init(&st, &shape, JAC_BATCH, HVP_BATCH, &err) != 0)
         die(err.msg);
-    batch_list begin_list = {jac_batches, BEGIN_BATCHES, 0};
-    batch_list step_list = {jac_batches + BEGIN_BATCHES, STEP_BATCHES, 0};
     real *theta = xmalloc(p * sizeof(real));
-    memcpy(theta, theta0, p * sizeof(real));
-    if (explore_begin(&st, theta, batch_list_next, &begin_list, BEGIN_BATCHES, &err) != 0)
-        die(err.msg);
-    put1(f, "e_alpha_begin", T_F64, 3, st.alpha_avg);
-    minres_result emr;
-    if (explore_step(&st, &cfg, EXPLORE_DIRECTION, theta, batch_list_next, &step_list,
-                     STEP_BATCHES, &step_hvp_batch.view, &emr, &err) != 0)
-        die(err.msg);
-    put1(f, "e_alpha", T_F64, 3, st.alpha);
-    put1(f, "e_alpha_avg", T_F64, 3, st.alpha_avg);
-    put1(f, "e_theta", T_F32, (int64_t)p, theta);
-    int32_t e_info[2] = {emr.iterations, (int32_t)emr.stop};
-    put1(f, "e_info", T_I32, 2, e_info);
+    int32_t e_iters[2], e_stops[2];
+    for (int run = 0; run < 2; run++) {
+        batch_list begin_list = {jac_batches, BEGIN_BATCHES, 0};
+        batch_list step_list = {jac_batches + BEGIN_BATCHES, STEP_BATCHES, 0};
+        pareto_config step_cfg = cfg;
+        step_cfg.minres_max_iter = limits[run];
+        memcpy(theta, theta0, p * sizeof(real));
+        if (explore_begin(&st, theta, batch_list_next, &begin_list, BEGIN_BATCHES, &err) != 0)
+            die(err.msg);
+        if (run == 0)
+            put1(f, "e_alpha_begin", T_F64, 3, st.alpha_avg);
+        minres_result emr;
+        if (explore_step(&st, &step_cfg, EXPLORE_DIRECTION, theta, batch_list_next, &step_list,
+                         STEP_BATCHES, &step_hvp_batch.view, &emr, &err) != 0)
+            die(err.msg);
+        if (run == 0) {
+            put1(f, "e_alpha", T_F64, 3, st.alpha);
+            put1(f, "e_alpha_avg", T_F64, 3, st.alpha_avg);
+        }
+        put1(f, run == 0 ? "e_short_theta" : "e_theta", T_F32, (int64_t)p, theta);
+        e_iters[run] = emr.iterations;
+        e_stops[run] = (int32_t)emr.stop;
+    }
+    put1(f, "e_iterations", T_I32, 2, e_iters);
+    put1(f, "e_stops", T_I32, 2, e_stops);
 
     /* (f) SGD_STEPS consecutive SGD steps with momentum and the cosine schedule, from theta0
      * with an empty momentum buffer, at schedule position SGD_FIRST_STEP. */
@@ -306,9 +328,10 @@ int main(int argc, char **argv)
 
     if (fclose(f) != 0)
         die("cannot close the exchange file");
-    printf("crosscheck: C side done: MINRES %d iterations (%s, %.2f s), exploration step "
-           "MINRES %d iterations (%s)\n", mr.iterations, minres_stop_name(mr.stop), minres_s,
-           emr.iterations, minres_stop_name(emr.stop));
+    printf("crosscheck: C side done; MINRES of (d): %d iterations (%s, %.2f s); of the "
+           "exploration step: %d iterations (%s)\n", d_iters[1],
+           minres_stop_name((minres_stop)d_stops[1]), minres_s, e_iters[1],
+           minres_stop_name((minres_stop)e_stops[1]));
 
     explore_state_free(&st);
     mlp_hvp_free(hvp);
@@ -326,6 +349,7 @@ int main(int argc, char **argv)
     free(vs);
     free(hvs);
     free(rhs);
+    free(x0);
     free(x);
     free(work);
     free(velocity);

@@ -8,8 +8,10 @@ rebuilds the same network in PyTorch from those parameters and recomputes, indep
   (a) the three per-task gradients on a 256-row batch,
   (b) (H + damping I) v for three random v on a 2048-row batch (double backward),
   (c) the min-norm weights of the (a) gradients (its own closed-form solver),
-  (d) one MINRES solve from x0 on the damped HVP operator (scipy.sparse.linalg.minres),
-  (e) one exploration step (begin + step) from the same batches,
+  (d) a MINRES solve from x0 on that damped HVP operator (scipy.sparse.linalg.minres), with
+      5 iterations and with the paper's limit of 100,
+  (e) one exploration step (explore_begin, then explore_step) from the same batches, again
+      with both MINRES limits,
   (f) two SGD steps with momentum 0.9 and the cosine schedule (torch.optim.SGD and
       CosineAnnealingLR),
 
@@ -19,6 +21,7 @@ within its tolerance, 1 otherwise, 77 (skip) when torch, scipy or numpy cannot b
 Deviation of a vector c against a reference r: max_i |c_i - r_i| / max_i |r_i|.
 
   usage: crosscheck.py --exe BUILD/tests/crosscheck --data DATA_DIR --exchange FILE.bin
+                       [--float64]   (also the float64 yardstick for (d); slow)
 """
 import argparse
 import inspect
@@ -40,35 +43,41 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
     print(f"SKIP: the cross-check needs numpy, scipy and torch in {sys.executable}: {exc}")
     sys.exit(SKIP)
 
-# Tolerances (deviation as defined above). Float32 has a unit roundoff of 6e-8; a sum of n
-# terms accumulated in a different order differs by up to ~n u times the sum of |terms|, and
-# cancellation makes that relative to the largest entry, not to each entry.
-#  - Gradients and HVPs are sums over 256 or 2048 rows (and 256 or 128 hidden units) done in
-#    different orders by OpenBLAS and PyTorch; measured deviations are a few 1e-7 to 1e-6, so
-#    1e-4 leaves two orders of margin and still catches any wrong term (a missing ReLU mask,
-#    a transposed block or a wrong 1/n would give deviations of order 1).
-#  - Min-norm weights are compared on the same Gram matrix (C's gradients) to 1e-9 absolute
-#    (both solvers are exact up to float64 rounding), and end to end (PyTorch's gradients) to
-#    1e-4 absolute: alpha moves by the Gram matrix's relative error over its conditioning.
-#  - MINRES amplifies the rounding of every operator application: 100 float32 Lanczos
-#    iterations lose orthogonality, and two float32 implementations follow slightly different
-#    Krylov paths. The yardstick is how far SciPy's own float32 solution lies from its float64
-#    one on the same problem; the C solution must agree with SciPy's float32 one to 1e-3, which
-#    is several times that measured spread and far below the deviation of any algorithmic
-#    difference (a missing x0, a wrong stopping rule or one iteration more or fewer shifts x
-#    by ~1e-2 or more).
-#  - The exploration step is a unit direction times lr, so its deviation is that of the MINRES
-#    solution after normalisation: 1e-3, as for MINRES.
-#  - SGD: two steps of lr * momentum buffer from the same gradients; the learning rates
-#    (double in both) to 1e-12 relative, parameters and momentum buffer to 1e-4 as gradients.
+# Tolerances (deviation as defined above), for float32 on both sides. Float32 has a unit
+# roundoff u = 6e-8; a sum of n terms taken in another order differs by up to ~n u times the
+# sum of |terms|, and cancellation makes that relative to the largest entry, not to each one.
+#  - Gradients and HVPs are sums over 256 or 2048 rows and 128-256 hidden units, ordered
+#    differently by OpenBLAS and PyTorch; the measured deviations are 1e-7 (gradients) and
+#    1e-6 (HVPs, whose inputs reach 1e5 as the features are not scaled). 1e-4 leaves two
+#    orders of margin and still catches any wrong term: a missing ReLU mask, a transposed
+#    block, a wrong 1/n or a dropped head gives deviations of order 1.
+#  - Min-norm weights from the same Gram matrix (the C gradients): both solvers are exact up
+#    to float64 rounding, 1e-9 absolute. From PyTorch's gradients: alpha moves with the Gram
+#    matrix's relative error (~1e-7) over its conditioning; 1e-4 absolute.
+#  - MINRES is compared twice. With 5 iterations float32 Krylov paths still coincide (the
+#    C - SciPy deviation is 5e-6, as is SciPy float32 - SciPy float64), so 1e-4 checks the
+#    recurrences, x0 and the stopping rule tightly. With the paper's 100 iterations the solve
+#    is far from converged on this ill-conditioned operator (unscaled inputs) and float32
+#    Lanczos loses orthogonality after ~6 iterations: SciPy's own float32 solution then lies
+#    0.25 (deviation) from its float64 solution, and the C one 0.07 from SciPy's float32 one.
+#    No tight bound on x is meaningful there; the test bounds the deviation by 0.5 (wrong
+#    right-hand side or x0 gives ~1 or more) and requires C's true residual |b - A x| / |b| to
+#    be within 1.5 times SciPy's (measured: ratio 1.00), i.e. MINRES does its job as well.
+#  - The exploration step is lr x / |x|: the same two MINRES limits and tolerances apply
+#    (5 iterations: 3e-6 measured; 100 iterations: 2e-2 measured, cosine 0.99997).
+#  - SGD: two steps of lr times the momentum buffer from the same gradients: parameters and
+#    buffer to 1e-4 as gradients; learning rates (double on both sides) to 1e-12 relative.
 TOL = {
     "gradients": 1e-4,
     "hvp": 1e-4,
     "alpha_same_gram": 1e-9,
     "alpha_end_to_end": 1e-4,
-    "minres": 1e-3,
-    "explore_step": 1e-3,
+    "minres_short": 1e-4,
+    "minres_full": 0.5,
+    "minres_residual_ratio": 1.5,
     "explore_alpha": 1e-4,
+    "explore_short": 1e-4,
+    "explore_full": 0.5,
     "sgd_lr": 1e-12,
     "sgd_theta": 1e-4,
     "sgd_velocity": 1e-4,
@@ -170,7 +179,8 @@ class Checker:
                 p.copy_(t)
 
     def batch(self, name):
-        """Dense inputs (n, in) and labels (n, tasks) of a batch written by the C side."""
+        """Dense inputs (n, in) and labels (n, tasks) of a batch written by the C side as
+        sparse rows (idx, val)."""
         idx = self.ex[name + "_idx"].astype(np.int64)
         val = self.ex[name + "_val"]
         n = idx.shape[0]
@@ -274,6 +284,8 @@ def main():
     ap.add_argument("--exe", required=True, help="the crosscheck C executable")
     ap.add_argument("--data", required=True, help="directory of census-income.*.gz")
     ap.add_argument("--exchange", required=True, help="exchange file to write and read")
+    ap.add_argument("--float64", action="store_true",
+                    help="also solve (d) in float64, the yardstick for the float32 spread")
     args = ap.parse_args()
 
     torch.set_num_threads(2)
@@ -289,7 +301,7 @@ def main():
     def report(name, dev, tol_key, note=""):
         results.append((name, dev, TOL[tol_key]))
         status = "ok" if dev <= TOL[tol_key] else "FAIL"
-        print(f"  {name:<44} {dev:10.3e}  (tol {TOL[tol_key]:.0e}) {status} {note}")
+        print(f"  {name:<44} {dev:10.3e}  (tol {TOL[tol_key]:.1g}) {status} {note}")
 
     theta0 = ex["theta0"].astype(np.float64)
     print(f"crosscheck: P = {theta0.size} parameters; deviation = max|C - ref| / max|ref|")
@@ -316,21 +328,35 @@ def main():
            "alpha_end_to_end", f"ref {np.round(alpha_e2e, 6)}")
 
     # (d) MINRES with x0 on (H + damping I), H of the (c) weights on the (b) batch, from the
-    # C side's gradients (so that both solve the very same system).
+    # C side's gradients (so that both solve the very same system). A short solve, compared
+    # tightly, and one with the paper's iteration limit.
     apply_d = chk.hvp_operator("b", alpha_c, damping)
     rhs = sum(jac_c[k].astype(np.float32) for k in selected)
     x0 = ex["d_x0"]
-    x_ref, it_ref, istop = scipy_minres(apply_d, rhs, x0, maxiter, rtol, np.float32)
-    dev_d = deviation(ex["d_x"], x_ref)
-    report("(d) MINRES x vs SciPy float32", dev_d, "minres",
-           f"iterations C {ex['d_info'][0]}, SciPy {it_ref} (SciPy info {istop})")
-    # The float64 yardstick: the same solve in float64 end to end.
-    chk64 = Checker(ex, torch.float64)
-    apply_d64 = chk64.hvp_operator("b", alpha_c, damping)
-    x_64, it_64, _ = scipy_minres(apply_d64, rhs.astype(np.float64), x0.astype(np.float64),
-                                  maxiter, rtol, np.float64)
-    print(f"  {'    for scale: SciPy float32 vs float64':<44} {deviation(x_ref, x_64):10.3e}"
-          f"  C vs float64 {deviation(ex['d_x'], x_64):.3e} (float64: {it_64} iterations)")
+    short, full = (int(v) for v in ex["d_limits"])
+    c_iters = ex["d_iterations"]
+    x_short, it_short, _ = scipy_minres(apply_d, rhs, x0, short, rtol, np.float32)
+    report(f"(d) MINRES x, {short} iterations", deviation(ex["d_short_x"], x_short),
+           "minres_short", f"iterations C {c_iters[0]}, SciPy {it_short}")
+    x_full, it_full, _ = scipy_minres(apply_d, rhs, x0, full, rtol, np.float32)
+    report(f"(d) MINRES x, limit {full}", deviation(ex["d_x"], x_full), "minres_full",
+           f"iterations C {c_iters[1]}, SciPy {it_full}")
+    rhs_norm = np.linalg.norm(rhs.astype(np.float64))
+    res_c = np.linalg.norm(rhs - apply_d(ex["d_x"])) / rhs_norm
+    res_ref = np.linalg.norm(rhs - apply_d(x_full)) / rhs_norm
+    res_x0 = np.linalg.norm(rhs - apply_d(x0)) / rhs_norm
+    report(f"(d) |b - A x| / |b|, C over SciPy", res_c / res_ref, "minres_residual_ratio",
+           f"C {res_c:.4f}, SciPy {res_ref:.4f} (x0: {res_x0:.4f})")
+    if args.float64:
+        # The yardstick for the full solve: the same system solved in float64 end to end.
+        chk64 = Checker(ex, torch.float64)
+        apply_d64 = chk64.hvp_operator("b", alpha_c, damping)
+        for limit, x_c, x_32 in ((short, ex["d_short_x"], x_short), (full, ex["d_x"], x_full)):
+            x_64, it_64, _ = scipy_minres(apply_d64, rhs.astype(np.float64),
+                                          x0.astype(np.float64), limit, rtol, np.float64)
+            print(f"      float64 yardstick, limit {limit}: SciPy float32 vs float64 "
+                  f"{deviation(x_32, x_64):.3e}, C vs float64 {deviation(x_c, x_64):.3e} "
+                  f"({it_64} iterations)")
 
     # (e) one exploration step, recomputed from the same batches
     n_step = 2
@@ -348,13 +374,15 @@ def main():
     apply_e = chk.hvp_operator("e_hvp", alpha_avg, damping)
     rhs = sum(jac_avg[k] for k in selected)
     x0 = jac_avg.astype(np.float64).mean(axis=0)
-    x, it_e, _ = scipy_minres(apply_e, rhs, x0, maxiter, rtol, np.float32)
-    step_ref = -explore_lr * x / np.linalg.norm(x)
-    step_c = ex["e_theta"].astype(np.float64) - theta0
-    report("(e) step theta1 - theta0", deviation(step_c, step_ref), "explore_step",
-           f"iterations C {ex['e_info'][0]}, SciPy {it_e}")
-    cos = float(step_c @ step_ref / (np.linalg.norm(step_c) * np.linalg.norm(step_ref)))
-    print(f"  {'    cosine(C step, reference step)':<44} {cos:.9f}")
+    c_iters = ex["e_iterations"]
+    for run, (limit, key, tol_key) in enumerate(((short, "e_short_theta", "explore_short"),
+                                                 (full, "e_theta", "explore_full"))):
+        x, it_e, _ = scipy_minres(apply_e, rhs, x0, limit, rtol, np.float32)
+        step_ref = -explore_lr * x / np.linalg.norm(x)
+        step_c = ex[key].astype(np.float64) - theta0
+        cos = float(step_c @ step_ref / (np.linalg.norm(step_c) * np.linalg.norm(step_ref)))
+        report(f"(e) step theta1 - theta0, MINRES limit {limit}", deviation(step_c, step_ref),
+               tol_key, f"iterations C {c_iters[run]}, SciPy {it_e}; cosine {cos:.7f}")
 
     # (f) SGD with momentum and the cosine schedule
     lr0, sgd_mom, first, total = (float(v) for v in ex["f_schedule"])

@@ -23,7 +23,8 @@ static char input_path[64];
 static void write_input(const uint8_t *data, size_t size)
 {
     if (!input_path[0])
-        snprintf(input_path, sizeof input_path, "/tmp/fuzz_census.%ld.gz", (long)getpid());
+        snprintf(input_path, sizeof input_path, "%s/fuzz_census.%ld.gz",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
     if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
         FILE *f = fopen(input_path, "wb");
         if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)

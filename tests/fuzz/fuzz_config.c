@@ -18,7 +18,8 @@ static char input_path[64];
 static void write_input(const uint8_t *data, size_t size)
 {
     if (!input_path[0])
-        snprintf(input_path, sizeof input_path, "/tmp/fuzz_config.%ld.yaml", (long)getpid());
+        snprintf(input_path, sizeof input_path, "%s/fuzz_config.%ld.yaml",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
     FILE *f = fopen(input_path, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
         abort();

@@ -59,5 +59,6 @@ for target in config census; do
             "$work/fuzz_$target.log" | sed "s/^/fuzz: fuzz_$target: /"
     fi
 done
-rm -f /tmp/fuzz_config.*.yaml /tmp/fuzz_census.*.gz
+rm -f /dev/shm/fuzz_config.*.yaml /dev/shm/fuzz_census.*.gz /tmp/fuzz_config.*.yaml \
+    /tmp/fuzz_census.*.gz
 exit $status
