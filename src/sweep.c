@@ -1,7 +1,7 @@
 /*
  * sweep.c - the jobs of a run spread over MPI ranks.
  *
- * Rank 0 reads and checks the config, prepares the output folder and reads the data; a failure
+ * Rank 0 reads and checks the config, reads the data and prepares the output folder; a failure
  * there is reported once and every rank exits non-zero before any work starts. Rank 0 then
  * broadcasts the config and the data, and the ranks work through two phases: the SGD jobs,
  * then the exploration jobs (which need the SGD networks, broadcast from rank 0 in between).
@@ -296,7 +296,7 @@ static void bcast_split(census_split *split, int rank)
     MPI_Bcast(split->labels, (int)(n * CENSUS_TASKS), MPI_UINT8_T, 0, MPI_COMM_WORLD);
 }
 
-/* Rank 0's checks before any work: config, output folder, data. */
+/* Rank 0's checks before any work: config, data, output folder. */
 static int prepare_root(sweep *s, char *csv_path, size_t csv_len, pareto_error *err)
 {
     if (config_load(s->opts->config_path, &s->cfg, err) != 0)
@@ -305,8 +305,6 @@ static int prepare_root(sweep *s, char *csv_path, size_t csv_len, pareto_error *
         snprintf(csv_path, csv_len, "%s", s->opts->csv_path);
     else
         snprintf(csv_path, csv_len, "%s/%s", s->cfg.out_dir, s->cfg.csv_name);
-    if (store_prepare(&s->cfg, csv_path, s->opts->resume, s->opts->force, err) != 0)
-        return -1;
     census_options copts = {s->cfg.max_bad_row_fraction, 1};
     if (census_load(s->cfg.train_path, s->cfg.test_path, &copts, &s->data, err) != 0)
         return -1;
@@ -325,7 +323,8 @@ static int prepare_root(sweep *s, char *csv_path, size_t csv_len, pareto_error *
     if (s->cfg.hvp_batch > n)
         return pareto_fail(err, "%s: explore.hvp_batch %d is larger than the %d training rows",
                            s->opts->config_path, s->cfg.hvp_batch, n);
-    return 0;
+    /* The output folder last: a run refused for its config or its data leaves nothing. */
+    return store_prepare(&s->cfg, csv_path, s->opts->resume, s->opts->force, err);
 }
 
 static void print_plan(const sweep *s, const job_id *pending, int n_pending, const char *phase)
