@@ -135,51 +135,15 @@ static void record(unit_timing *u, double seconds, double flops)
     u->n++;
 }
 
-/* --- a shuffling batch stream over the training rows, last partial batch dropped --------- */
-
-typedef struct {
-    const census_data *data;
-    int batch_size, batches_per_epoch, next_batch;
-    int32_t *perm;
-    rng_state rng;
-    batch_buffer buf;
-} bench_loader;
-
-static void bench_loader_init(bench_loader *ld, const census_data *data, int batch_size,
+/* Batch streams: the library's train_loader, each from its own random stream. */
+static void bench_loader_init(train_loader *ld, const census_data *data, int batch_size,
                               uint64_t seed, uint64_t stream)
 {
     pareto_error err;
-    memset(ld, 0, sizeof *ld);
-    ld->data = data;
-    ld->batch_size = batch_size;
-    ld->batches_per_epoch = data->train.n_rows / batch_size;
-    ld->next_batch = ld->batches_per_epoch;
-    ld->perm = xmalloc((size_t)data->train.n_rows * sizeof *ld->perm, "permutation");
-    rng_seed(&ld->rng, seed, 100 + stream, 0, 0);
-    if (batch_buffer_init(&ld->buf, batch_size, &err) != 0)
-        die("batch buffer", err.msg);
-}
-
-static void bench_loader_free(bench_loader *ld)
-{
-    free(ld->perm);
-    batch_buffer_free(&ld->buf);
-}
-
-static const sparse_batch *bench_loader_next(void *ctx)
-{
-    bench_loader *ld = ctx;
-    if (ld->next_batch == ld->batches_per_epoch) {
-        int n = ld->data->train.n_rows;
-        for (int i = 0; i < n; i++)
-            ld->perm[i] = i;
-        rng_shuffle(&ld->rng, ld->perm, (size_t)n);
-        ld->next_batch = 0;
-    }
-    const int32_t *rows = ld->perm + (size_t)ld->next_batch * ld->batch_size;
-    batch_gather(ld->data, &ld->data->train, rows, 0, ld->batch_size, &ld->buf);
-    ld->next_batch++;
-    return &ld->buf.view;
+    rng_state rng;
+    rng_seed(&rng, seed, 100 + stream, 0, 0);
+    if (train_loader_init(ld, data, batch_size, rng, &err) != 0)
+        die("batch loader", err.msg);
 }
 
 /* --- the units --------------------------------------------------------------------------- */
@@ -197,28 +161,17 @@ typedef struct {
 /* The test pass: every test row through the network in chunks; returns the FLOPs. */
 static double test_pass(bench_ctx *b, const real *theta, double *loss, double *acc)
 {
-    double loss_sum[CENSUS_TASKS] = {0};
-    long correct[CENSUS_TASKS] = {0};
-    int n = b->data->test.n_rows;
-    for (int first = 0; first < n; first += EVAL_CHUNK) {
-        int count = n - first < EVAL_CHUNK ? n - first : EVAL_CHUNK;
-        batch_gather(b->data, &b->data->test, NULL, first, count, &b->eval_buf);
-        mlp_evaluate(&b->shape, theta, &b->eval_buf.view, b->ws, loss_sum, correct);
-    }
-    for (int k = 0; k < CENSUS_TASKS; k++) {
-        loss[k] = loss_sum[k] / n;
-        acc[k] = (double)correct[k] / n;
-    }
-    return flops_forward(&b->fm, n);
+    evaluate_test(b->data, &b->shape, theta, b->ws, &b->eval_buf, loss, acc);
+    return flops_forward(&b->fm, b->data->test.n_rows);
 }
 
 /* One epoch of weighted-sum SGD with the cosine schedule over total_steps from step t0. */
-static double sgd_epoch(bench_ctx *b, bench_loader *ld, real *theta, real *velocity,
+static double sgd_epoch(bench_ctx *b, train_loader *ld, real *theta, real *velocity,
                         real *grad, const double *weight, long t0, long total_steps)
 {
     double flops = 0;
     for (int i = 0; i < ld->batches_per_epoch; i++) {
-        const sparse_batch *batch = bench_loader_next(ld);
+        const sparse_batch *batch = train_loader_next(ld);
         sgd_step(&b->shape, theta, velocity, grad, batch, weight,
                  cosine_lr(b->cfg->sgd_lr, t0 + i, total_steps), b->cfg->sgd_momentum, b->ws);
         flops += flops_weighted_grad(&b->fm, batch->n);
@@ -227,13 +180,13 @@ static double sgd_epoch(bench_ctx *b, bench_loader *ld, real *theta, real *veloc
 }
 
 /* jac (3, P) = per-task gradients averaged over n_batches batches of ld. */
-static double jacobian(bench_ctx *b, bench_loader *ld, const real *theta, int n_batches,
+static double jacobian(bench_ctx *b, train_loader *ld, const real *theta, int n_batches,
                        real *jac)
 {
     double flops = 0;
     memset(jac, 0, 3 * b->p * sizeof(real));
     for (int i = 0; i < n_batches; i++) {
-        const sparse_batch *batch = bench_loader_next(ld);
+        const sparse_batch *batch = train_loader_next(ld);
         mlp_task_grads_add(&b->shape, theta, batch, (real)(1.0 / n_batches), b->ws, jac);
         flops += flops_task_grads(&b->fm, batch->n);
     }
@@ -356,7 +309,7 @@ int main(int argc, char **argv)
     real *velocity = xmalloc(p * sizeof(real), "velocity");
     real *grad = xmalloc(p * sizeof(real), "gradient");
     jobs_initial_params(&cfg, &b.shape, theta0);
-    bench_loader sgd_ld;
+    train_loader sgd_ld;
     bench_loader_init(&sgd_ld, &data, cfg.sgd_batch_size, cfg.seed, 1);
     long total_steps = (long)cfg.sgd_epochs * sgd_ld.batches_per_epoch;
     memset(velocity, 0, p * sizeof(real));
@@ -391,7 +344,7 @@ int main(int argc, char **argv)
              data.test.n_rows, EVAL_CHUNK);
 
     /* jacobian_quarter and minres_solve: the pieces of one exploration step. */
-    bench_loader jac_ld, hvp_ld;
+    train_loader jac_ld, hvp_ld;
     bench_loader_init(&jac_ld, &data, cfg.sgd_batch_size, cfg.seed, 2);
     bench_loader_init(&hvp_ld, &data, cfg.hvp_batch, cfg.seed, 3);
     int jac_batches = (int)(jac_ld.batches_per_epoch * cfg.jacobian_fraction);
@@ -423,7 +376,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < p; i++)
             x[i] = (real)(((double)jac[i] + jac[p + i] + jac[2 * p + i]) / 3.0);
 
-        const sparse_batch *hb = bench_loader_next(&hvp_ld);
+        const sparse_batch *hb = train_loader_next(&hvp_ld);
         counted_operator op = {hvp, p, (real)cfg.damping, 0, 0};
         minres_options mopts = {cfg.minres_max_iter, cfg.minres_rtol};
         start = wall_seconds();
@@ -451,16 +404,16 @@ int main(int argc, char **argv)
         die("exploration state", err.msg);
     memcpy(theta, theta0, p * sizeof(real));
     double begin_start = wall_seconds();
-    if (explore_begin(&st, theta, bench_loader_next, &jac_ld, jac_ld.batches_per_epoch,
+    if (explore_begin(&st, theta, train_loader_next, &jac_ld, jac_ld.batches_per_epoch,
                       &err) != 0)
         die("explore_begin", err.msg);
     record(&units[U_JAC_FULL], wall_seconds() - begin_start,
            jac_ld.batches_per_epoch * flops_task_grads(&b.fm, cfg.sgd_batch_size));
     for (int r = 0; r < repeats; r++) {
         minres_result mr;
-        const sparse_batch *hb = bench_loader_next(&hvp_ld);
+        const sparse_batch *hb = train_loader_next(&hvp_ld);
         double start = wall_seconds();
-        if (explore_step(&st, &cfg, BENCH_DIRECTION, theta, bench_loader_next, &jac_ld,
+        if (explore_step(&st, &cfg, BENCH_DIRECTION, theta, train_loader_next, &jac_ld,
                          jac_batches, hb, &mr, &err) != 0)
             die("explore_step", err.msg);
         double flops = test_pass(&b, theta, loss, acc);
@@ -523,9 +476,9 @@ int main(int argc, char **argv)
     free(x);
     free(work);
     mlp_hvp_free(hvp);
-    bench_loader_free(&jac_ld);
-    bench_loader_free(&hvp_ld);
-    bench_loader_free(&sgd_ld);
+    train_loader_free(&jac_ld);
+    train_loader_free(&hvp_ld);
+    train_loader_free(&sgd_ld);
     free(theta0);
     free(theta);
     free(velocity);

@@ -55,19 +55,7 @@ void batch_gather(const census_data *data, const census_split *split, const int3
     b->view = (sparse_batch){n, CENSUS_NNZ, b->idx, b->val, b->labels};
 }
 
-/* A shuffling loader over the training rows that drops the last partial batch and reshuffles
- * (from its own stream) each time it runs out, continuing across calls. */
-typedef struct {
-    const census_data *data;
-    int batch_size;
-    int batches_per_epoch;
-    int next_batch;
-    int32_t *perm;
-    rng_state rng;
-    batch_buffer buf;
-} loader;
-
-static int loader_init(loader *ld, const census_data *data, int batch_size, rng_state rng,
+int train_loader_init(train_loader *ld, const census_data *data, int batch_size, rng_state rng,
                        pareto_error *err)
 {
     memset(ld, 0, sizeof *ld);
@@ -88,14 +76,15 @@ static int loader_init(loader *ld, const census_data *data, int batch_size, rng_
     return 0;
 }
 
-static void loader_free(loader *ld)
+void train_loader_free(train_loader *ld)
 {
     free(ld->perm);
     batch_buffer_free(&ld->buf);
 }
 
-static const sparse_batch *loader_next(loader *ld)
+const sparse_batch *train_loader_next(void *ctx)
 {
+    train_loader *ld = ctx;
     if (ld->next_batch == ld->batches_per_epoch) {
         int n = ld->data->train.n_rows;
         for (int i = 0; i < n; i++)
@@ -111,15 +100,14 @@ static const sparse_batch *loader_next(loader *ld)
 
 /* --- evaluation ------------------------------------------------------------------------ */
 
-/* Mean test loss and top-1 accuracy of each task. */
-static void evaluate_test(const census_data *data, const mlp_shape *shape, const real *theta,
-                          mlp_workspace *ws, batch_buffer *buf, double *loss, double *acc)
+void evaluate_test(const census_data *data, const mlp_shape *shape, const real *theta,
+                   mlp_workspace *ws, batch_buffer *buf, double *loss, double *acc)
 {
     double loss_sum[CENSUS_TASKS] = {0};
     long correct[CENSUS_TASKS] = {0};
-    int n = data->test.n_rows;
-    for (int first = 0; first < n; first += EVAL_CHUNK) {
-        int count = n - first < EVAL_CHUNK ? n - first : EVAL_CHUNK;
+    int n = data->test.n_rows, chunk = buf->capacity;
+    for (int first = 0; first < n; first += chunk) {
+        int count = n - first < chunk ? n - first : chunk;
         batch_gather(data, &data->test, NULL, first, count, buf);
         mlp_evaluate(shape, theta, &buf->view, ws, loss_sum, correct);
     }
@@ -213,8 +201,8 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
 
     rng_state rng;
     rng_seed(&rng, cfg->seed, RNG_PURPOSE_SGD, (uint64_t)weight_index, 0);
-    loader ld;
-    if (loader_init(&ld, data, cfg->sgd_batch_size, rng, err) != 0)
+    train_loader ld;
+    if (train_loader_init(&ld, data, cfg->sgd_batch_size, rng, err) != 0)
         return -1;
     int max_batch = cfg->sgd_batch_size > EVAL_CHUNK ? cfg->sgd_batch_size : EVAL_CHUNK;
     mlp_workspace *ws = mlp_workspace_new(&shape, max_batch);
@@ -233,7 +221,7 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     for (int epoch = 1; epoch <= cfg->sgd_epochs; epoch++) {
         double start = wall_seconds();
         for (int b = 0; b < ld.batches_per_epoch; b++, t++)
-            sgd_step(&shape, theta, velocity, grad, loader_next(&ld), weight,
+            sgd_step(&shape, theta, velocity, grad, train_loader_next(&ld), weight,
                      cosine_lr(cfg->sgd_lr, t, total_steps), cfg->sgd_momentum, ws);
 
         result_row *row = &rows[epoch - 1];
@@ -255,7 +243,7 @@ done:
     free(grad);
     free(velocity);
     mlp_workspace_free(ws);
-    loader_free(&ld);
+    train_loader_free(&ld);
     return status;
 }
 
@@ -322,14 +310,7 @@ int explore_begin(explore_state *st, const real *theta, batch_source src, void *
     return 0;
 }
 
-typedef struct {
-    mlp_hvp *hvp;
-    size_t n;
-    real damping;
-} damped_hessian;
-
-/* y = (H + damping I) x */
-static void damped_hessian_apply(void *ctx, const real *x, real *y)
+void damped_hessian_apply(void *ctx, const real *x, real *y)
 {
     damped_hessian *op = ctx;
     mlp_hvp_apply(op->hvp, x, y);
@@ -386,8 +367,6 @@ int explore_step(explore_state *st, const pareto_config *cfg, int direction, rea
     return 0;
 }
 
-static const sparse_batch *loader_source(void *ctx) { return loader_next(ctx); }
-
 int explore_job(const pareto_config *cfg, const census_data *data, int weight_index,
                 int direction, real *theta, result_row *rows, job_progress progress,
                 void *progress_ctx, pareto_error *err)
@@ -406,11 +385,11 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
              (uint64_t)direction);
     rng_seed(&hvp_rng, cfg->seed, RNG_PURPOSE_HVP, (uint64_t)weight_index,
              (uint64_t)direction);
-    loader jac_loader, hvp_loader;
-    if (loader_init(&jac_loader, data, cfg->sgd_batch_size, jac_rng, err) != 0)
+    train_loader jac_loader, hvp_loader;
+    if (train_loader_init(&jac_loader, data, cfg->sgd_batch_size, jac_rng, err) != 0)
         return -1;
-    if (loader_init(&hvp_loader, data, cfg->hvp_batch, hvp_rng, err) != 0) {
-        loader_free(&jac_loader);
+    if (train_loader_init(&hvp_loader, data, cfg->hvp_batch, hvp_rng, err) != 0) {
+        train_loader_free(&jac_loader);
         return -1;
     }
     int status = -1, step = 0;
@@ -419,15 +398,15 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
     batch_buffer eval_buf;
     memset(&eval_buf, 0, sizeof eval_buf);
     if (explore_state_init(&st, &shape, max_batch, cfg->hvp_batch, err) != 0) {
-        loader_free(&jac_loader);
-        loader_free(&hvp_loader);
+        train_loader_free(&jac_loader);
+        train_loader_free(&hvp_loader);
         return -1;
     }
     if (batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0)
         goto done;
 
     /* The momentum buffers start from one full pass of the Jacobian loader. */
-    if (explore_begin(&st, theta, loader_source, &jac_loader, jac_loader.batches_per_epoch,
+    if (explore_begin(&st, theta, train_loader_next, &jac_loader, jac_loader.batches_per_epoch,
                       err) != 0)
         goto fail;
     int jac_batches = (int)(jac_loader.batches_per_epoch * cfg->jacobian_fraction);
@@ -437,8 +416,8 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
     for (step = 1; step <= cfg->explore_steps; step++) {
         double start = wall_seconds();
         minres_result mr;
-        if (explore_step(&st, cfg, direction, theta, loader_source, &jac_loader, jac_batches,
-                         loader_next(&hvp_loader), &mr, err) != 0)
+        if (explore_step(&st, cfg, direction, theta, train_loader_next, &jac_loader, jac_batches,
+                         train_loader_next(&hvp_loader), &mr, err) != 0)
             goto fail;
 
         /* 6. evaluate */
@@ -469,7 +448,7 @@ fail:
 done:
     batch_buffer_free(&eval_buf);
     explore_state_free(&st);
-    loader_free(&jac_loader);
-    loader_free(&hvp_loader);
+    train_loader_free(&jac_loader);
+    train_loader_free(&hvp_loader);
     return status;
 }

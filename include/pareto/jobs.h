@@ -38,6 +38,29 @@ void batch_buffer_free(batch_buffer *b);
 void batch_gather(const census_data *data, const census_split *split, const int32_t *rows,
                   int first, int n, batch_buffer *b);
 
+/* A shuffling loader over the training rows that drops the last partial batch and reshuffles
+ * (from its own stream) each time it runs out, continuing across calls. */
+typedef struct {
+    const census_data *data;
+    int batch_size;
+    int batches_per_epoch;
+    int next_batch;
+    int32_t *perm;
+    rng_state rng;
+    batch_buffer buf;
+} train_loader;
+
+int train_loader_init(train_loader *ld, const census_data *data, int batch_size, rng_state rng,
+                      pareto_error *err);
+void train_loader_free(train_loader *ld);
+/* The next batch (a batch_source: ctx is the train_loader). Valid until the next call. */
+const sparse_batch *train_loader_next(void *ctx);
+
+/* Mean test loss and top-1 accuracy of each task over the whole test split, in chunks of the
+ * buffer's capacity (ws must hold that many rows). */
+void evaluate_test(const census_data *data, const mlp_shape *shape, const real *theta,
+                   mlp_workspace *ws, batch_buffer *buf, double *loss, double *acc);
+
 /* lr0 (1 + cos(pi t / total)) / 2: PyTorch's CosineAnnealingLR, stepped once per batch. */
 double cosine_lr(double lr0, long t, long total);
 
@@ -49,6 +72,15 @@ void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
 
 /* Supplies the next batch of a stream of batches. */
 typedef const sparse_batch *(*batch_source)(void *ctx);
+
+/* The operator of the exploration's linear system, y = (H + damping I) x, with H from a
+ * prepared mlp_hvp; a minres_matvec with ctx a damped_hessian. */
+typedef struct {
+    mlp_hvp *hvp;
+    size_t n;
+    real damping;
+} damped_hessian;
+void damped_hessian_apply(void *ctx, const real *x, real *y);
 
 /* What an exploration carries from step to step, and its scratch. */
 typedef struct {
