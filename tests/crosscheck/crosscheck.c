@@ -14,6 +14,7 @@
  * little-endian, row-major, type 0 = float32, 1 = float64, 2 = int32, 3 = uint16, 4 = uint8.
  * Parameters are written in this library's layout (mlp.h: weights input-major, (in, out)).
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +47,15 @@ static const long SGD_FIRST_STEP = 9000;       /* a point where the cosine is fa
 enum { T_F32 = 0, T_F64 = 1, T_I32 = 2, T_U16 = 3, T_U8 = 4 };
 static const size_t type_size[] = {4, 8, 4, 2, 1};
 
-static void die(const char *what)
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
 {
-    fprintf(stderr, "crosscheck: %s\n", what);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("crosscheck: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
     exit(1);
 }
 
@@ -73,7 +80,7 @@ static void put(FILE *f, const char *name, int type, int ndim, const int64_t *di
     if (fwrite(padded, 1, 32, f) != 32 || fwrite(head, sizeof head, 1, f) != 1 ||
         fwrite(dims, sizeof *dims, (size_t)ndim, f) != (size_t)ndim ||
         fwrite(data, type_size[type], count, f) != count)
-        die("cannot write the exchange file");
+        die("cannot write record '%s' of the exchange file", name);
 }
 
 static void put1(FILE *f, const char *name, int type, int64_t n, const void *data)
@@ -104,7 +111,7 @@ static void gather(const census_data *data, const int32_t *rows, int n, batch_bu
 {
     pareto_error err;
     if (batch_buffer_init(b, n, &err) != 0)
-        die(err.msg);
+        die("%s", err.msg);
     batch_gather(data, &data->train, rows, 0, n, b);
 }
 
@@ -151,7 +158,7 @@ int main(int argc, char **argv)
     census_options copts = {.max_bad_row_fraction = 0.001, .verbose = 0};
     pareto_error err;
     if (census_load(train_path, test_path, &copts, &data, &err) != 0)
-        die(err.msg);
+        die("%s", err.msg);
 
     pareto_config cfg;
     config_defaults(&cfg);
@@ -159,7 +166,7 @@ int main(int argc, char **argv)
     size_t p = mlp_num_params(&shape);
     FILE *f = fopen(argv[1], "wb");
     if (!f)
-        die("cannot open the output file");
+        die("cannot open '%s' for writing", argv[1]);
 
     /* The network: the library's PyTorch-style uniform init from a fixed stream. */
     rng_state rng;
@@ -203,6 +210,23 @@ int main(int argc, char **argv)
     if (min_norm_weights(3, p, jac, alpha_c, &info) != 0)
         die("min_norm_weights failed");
     put1(f, "c_alpha", T_F64, 3, alpha_c);
+
+    /* ... and of two derived triples whose minimum lies on the boundary of the simplex:
+     * (J_1, J_2, 3 (J_1 + J_2)), and the collinear (J_1, 2 J_1, 3 J_1), minimum at J_1. */
+    real *triple = xmalloc(3 * p * sizeof(real));
+    double alpha_faces[6];
+    for (int t = 0; t < 2; t++) {
+        for (size_t i = 0; i < p; i++) {
+            real g1 = jac[i], g2 = jac[p + i];
+            triple[i] = g1;
+            triple[p + i] = t == 0 ? g2 : 2 * g1;
+            triple[2 * p + i] = t == 0 ? 3 * (g1 + g2) : 3 * g1;
+        }
+        if (min_norm_weights(3, p, triple, alpha_faces + 3 * t, &info) != 0)
+            die("min_norm_weights failed on a derived triple");
+    }
+    put2(f, "c_alpha_faces", T_F64, 2, 3, alpha_faces);
+    free(triple);
 
     /* (b) (H + damping I) v for random v on a 2048 batch, H the Hessian of sum alpha_k L_k. */
     batch_buffer hvp_batch;
@@ -271,7 +295,7 @@ int main(int argc, char **argv)
     put_batch(f, "e_hvp", &step_hvp_batch.view);
     explore_state st;
     if (explore_state_init(&st, &shape, JAC_BATCH, HVP_BATCH, &err) != 0)
-        die(err.msg);
+        die("%s", err.msg);
     real *theta = xmalloc(p * sizeof(real));
     int32_t e_iters[2], e_stops[2];
     for (int run = 0; run < 2; run++) {
@@ -281,13 +305,13 @@ int main(int argc, char **argv)
         step_cfg.minres_max_iter = limits[run];
         memcpy(theta, theta0, p * sizeof(real));
         if (explore_begin(&st, theta, batch_list_next, &begin_list, BEGIN_BATCHES, &err) != 0)
-            die(err.msg);
+            die("%s", err.msg);
         if (run == 0)
             put1(f, "e_alpha_begin", T_F64, 3, st.alpha_avg);
         minres_result emr;
         if (explore_step(&st, &step_cfg, EXPLORE_DIRECTION, theta, batch_list_next, &step_list,
                          STEP_BATCHES, &step_hvp_batch.view, &emr, &err) != 0)
-            die(err.msg);
+            die("%s", err.msg);
         if (run == 0) {
             put1(f, "e_alpha", T_F64, 3, st.alpha);
             put1(f, "e_alpha_avg", T_F64, 3, st.alpha_avg);
@@ -327,7 +351,7 @@ int main(int argc, char **argv)
     put1(f, "f_velocity", T_F32, (int64_t)p, velocity);
 
     if (fclose(f) != 0)
-        die("cannot close the exchange file");
+        die("cannot finish writing '%s'", argv[1]);
     printf("crosscheck: C side done; MINRES of (d): %d iterations (%s, %.2f s); of the "
            "exploration step: %d iterations (%s)\n", d_iters[1],
            minres_stop_name((minres_stop)d_stops[1]), minres_s, e_iters[1],

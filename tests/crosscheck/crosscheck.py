@@ -59,12 +59,17 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 #    recurrences, x0 and the stopping rule tightly. With the paper's 100 iterations the solve
 #    is far from converged on this ill-conditioned operator (unscaled inputs) and float32
 #    Lanczos loses orthogonality after ~6 iterations: SciPy's own float32 solution then lies
-#    0.25 (deviation) from its float64 solution, and the C one 0.07 from SciPy's float32 one.
-#    No tight bound on x is meaningful there; the test bounds the deviation by 0.5 (wrong
-#    right-hand side or x0 gives ~1 or more) and requires C's true residual |b - A x| / |b| to
-#    be within 1.5 times SciPy's (measured: ratio 1.00), i.e. MINRES does its job as well.
+#    0.28 (deviation) from its float64 solution, and the C one 0.07 from SciPy's float32 one.
+#    No tight bound on x is meaningful there: x is bounded by 0.5 only, which catches gross
+#    errors alone (solving with a wrong right-hand side, without x0 or without damping moves
+#    x by 0.40-0.59 from SciPy's solution). What the long solve must match is how well it
+#    solves the system: the true residuals |b - A x| / |b| of the C and SciPy solutions must
+#    agree within 10% (measured: 0.4%; the float64 solve's residual is 2% lower; a wrong
+#    right-hand side gives a C/wrong ratio of 0.38-0.45). Missing x0 or damping leave that
+#    residual within 6%: the 5-iteration comparison is the check that catches those.
 #  - The exploration step is lr x / |x|: the same two MINRES limits and tolerances apply
-#    (5 iterations: 3e-6 measured; 100 iterations: 2e-2 measured, cosine 0.99997).
+#    (measured: 2.5e-6 with 5 iterations; 1.5e-2, cosine 0.99998, with 100), and for the long
+#    solve the residual of each step direction, optimally scaled, within 10%.
 #  - SGD: two steps of lr times the momentum buffer from the same gradients: parameters and
 #    buffer to 1e-4 as gradients; learning rates (double on both sides) to 1e-12 relative.
 TOL = {
@@ -74,10 +79,11 @@ TOL = {
     "alpha_end_to_end": 1e-4,
     "minres_short": 1e-4,
     "minres_full": 0.5,
-    "minres_residual_ratio": 1.5,
+    "minres_residual": 0.1,
     "explore_alpha": 1e-4,
     "explore_short": 1e-4,
     "explore_full": 0.5,
+    "explore_residual": 0.1,
     "sgd_lr": 1e-12,
     "sgd_theta": 1e-4,
     "sgd_velocity": 1e-4,
@@ -262,6 +268,14 @@ def min_norm(jac):
     return min_norm_closed_form(j @ j.T)
 
 
+def scaled_residual(apply, rhs, direction):
+    """min over s of |b - s A d| / |b|: how well a direction d solves A x = b."""
+    b = np.asarray(rhs, np.float64)
+    ad = apply(direction)
+    s = (ad @ b) / (ad @ ad)
+    return float(np.linalg.norm(b - s * ad) / np.linalg.norm(b))
+
+
 def scipy_minres(apply, rhs, x0, maxiter, rtol, dtype):
     """SciPy's MINRES on a LinearOperator of the given dtype; returns (x, iterations, istop)."""
     n = rhs.shape[0]
@@ -301,7 +315,7 @@ def main():
     def report(name, dev, tol_key, note=""):
         results.append((name, dev, TOL[tol_key]))
         status = "ok" if dev <= TOL[tol_key] else "FAIL"
-        print(f"  {name:<44} {dev:10.3e}  (tol {TOL[tol_key]:.1g}) {status} {note}")
+        print(f"  {name:<44} {dev:10.3e}  (tol {TOL[tol_key]:g}) {status} {note}")
 
     theta0 = ex["theta0"].astype(np.float64)
     print(f"crosscheck: P = {theta0.size} parameters; deviation = max|C - ref| / max|ref|")
@@ -326,6 +340,14 @@ def main():
            "alpha_same_gram", f"C {np.round(alpha_c, 6)}")
     report("(c) alpha, PyTorch gradients (abs)", float(np.max(np.abs(alpha_c - alpha_e2e))),
            "alpha_end_to_end", f"ref {np.round(alpha_e2e, 6)}")
+    g1, g2 = jac_c[0].astype(np.float32), jac_c[1].astype(np.float32)
+    triples = (np.stack([g1, g2, np.float32(3) * (g1 + g2)]),
+               np.stack([g1, np.float32(2) * g1, np.float32(3) * g1]))
+    for name, triple, alpha_face in zip(("(J1, J2, 3 (J1 + J2))", "(J1, 2 J1, 3 J1)"), triples,
+                                        ex["c_alpha_faces"]):
+        ref = min_norm(triple)
+        report(f"(c) alpha of {name} (abs)", float(np.max(np.abs(alpha_face - ref))),
+               "alpha_same_gram", f"ref {np.round(ref, 6)}")
 
     # (d) MINRES with x0 on (H + damping I), H of the (c) weights on the (b) batch, from the
     # C side's gradients (so that both solve the very same system). A short solve, compared
@@ -345,8 +367,8 @@ def main():
     res_c = np.linalg.norm(rhs - apply_d(ex["d_x"])) / rhs_norm
     res_ref = np.linalg.norm(rhs - apply_d(x_full)) / rhs_norm
     res_x0 = np.linalg.norm(rhs - apply_d(x0)) / rhs_norm
-    report(f"(d) |b - A x| / |b|, C over SciPy", res_c / res_ref, "minres_residual_ratio",
-           f"C {res_c:.4f}, SciPy {res_ref:.4f} (x0: {res_x0:.4f})")
+    report("(d) |b - A x| / |b|: |C / SciPy - 1|", abs(res_c / res_ref - 1),
+           "minres_residual", f"C {res_c:.4f}, SciPy {res_ref:.4f} (x0: {res_x0:.4f})")
     if args.float64:
         # The yardstick for the full solve: the same system solved in float64 end to end.
         chk64 = Checker(ex, torch.float64)
@@ -354,9 +376,10 @@ def main():
         for limit, x_c, x_32 in ((short, ex["d_short_x"], x_short), (full, ex["d_x"], x_full)):
             x_64, it_64, _ = scipy_minres(apply_d64, rhs.astype(np.float64),
                                           x0.astype(np.float64), limit, rtol, np.float64)
+            res_64 = np.linalg.norm(rhs - apply_d64(x_64)) / rhs_norm
             print(f"      float64 yardstick, limit {limit}: SciPy float32 vs float64 "
                   f"{deviation(x_32, x_64):.3e}, C vs float64 {deviation(x_c, x_64):.3e} "
-                  f"({it_64} iterations)")
+                  f"({it_64} iterations, |b - A x| / |b| = {res_64:.4f})")
 
     # (e) one exploration step, recomputed from the same batches
     n_step = 2
@@ -383,6 +406,11 @@ def main():
         cos = float(step_c @ step_ref / (np.linalg.norm(step_c) * np.linalg.norm(step_ref)))
         report(f"(e) step theta1 - theta0, MINRES limit {limit}", deviation(step_c, step_ref),
                tol_key, f"iterations C {c_iters[run]}, SciPy {it_e}; cosine {cos:.7f}")
+    # The step only keeps x's direction: compare how well each direction, best scaled,
+    # solves the system (the residual of the last, 100-iteration solve).
+    res_c, res_ref = (scaled_residual(apply_e, rhs, d) for d in (step_c, step_ref))
+    report("(e) min_s |b - s A d| / |b|: |C / SciPy - 1|", abs(res_c / res_ref - 1),
+           "explore_residual", f"C {res_c:.4f}, SciPy {res_ref:.4f}")
 
     # (f) SGD with momentum and the cosine schedule
     lr0, sgd_mom, first, total = (float(v) for v in ex["f_schedule"])

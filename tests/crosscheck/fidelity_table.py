@@ -83,7 +83,12 @@ def comparison_table(runs, keys, reference, label):
                     outside.append(f"{label} {ref_key}, {'acc' if metric == 0 else 'loss'} "
                                    f"{k + 1}: reference {fmt.format(ref)}, C "
                                    f"{fmt.format(lo)}..{fmt.format(hi)}")
-                mark = "" if inside else " **out**"
+                if not inside:
+                    mark = " **out**"
+                elif not lo <= ref <= hi:
+                    mark = " +"  # inside only thanks to the margin
+                else:
+                    mark = ""
                 cells.append(f"{fmt.format(ref)} / {fmt.format(mean)} "
                              f"({fmt.format(lo)}..{fmt.format(hi)}){mark}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -92,21 +97,24 @@ def comparison_table(runs, keys, reference, label):
 
 def late_loss_table(runs):
     """Per direction and selected task: mean step-0 loss, mean loss over steps 11-20."""
-    lines = ["| direction | task | loss at step 0 | mean loss, steps 11-20 | change | below? |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| direction | task | loss at step 0 | mean loss, steps 11-20 | change | below? "
+             "| runs below |", "|---|---|---|---|---|---|---|"]
     failures = []
     for d in DIRECTIONS:
         for k in range(3):
             if d[k] != "1":
                 continue
-            start = sum(run[(d, 0)][1][k] for run in runs) / len(runs)
-            late = sum(sum(run[(d, s)][1][k] for s in LATE_STEPS) / len(LATE_STEPS)
-                       for run in runs) / len(runs)
+            starts = [run[(d, 0)][1][k] for run in runs]
+            lates = [sum(run[(d, s)][1][k] for s in LATE_STEPS) / len(LATE_STEPS)
+                     for run in runs]
+            start = sum(starts) / len(runs)
+            late = sum(lates) / len(runs)
             below = late < start
+            runs_below = sum(1 for a, b in zip(lates, starts) if a < b)
             if not below:
                 failures.append(f"direction {d}, task {k + 1}")
             lines.append(f"| {d} | {k + 1} | {start:.5f} | {late:.5f} | {late - start:+.5f} |"
-                         f" {'yes' if below else '**no**'} |")
+                         f" {'yes' if below else '**no**'} | {runs_below} of {len(runs)} |")
     return lines, failures
 
 
@@ -117,7 +125,7 @@ def main(paths):
     runs = [read_run(p) for p in paths]
     print(f"Runs: {len(runs)}. Cells: reference / C mean (C min..max); **out** marks a "
           f"reference outside the C range widened by {ACC_MARGIN} points (accuracies, %) "
-          f"or {LOSS_MARGIN} (losses).\n")
+          f"or {LOSS_MARGIN} (losses), + one inside the widened range only.\n")
 
     print("SGD, weight vector (1/3, 1/3, 1/3):\n")
     lines, out_sgd = comparison_table(
