@@ -10,8 +10,8 @@ typedef struct {
     const char *csv_path;  /* NULL: <output.dir>/<output.csv> */
     int resume;            /* skip jobs saved by an earlier run of the same config */
     int force;             /* delete saved jobs and the CSV of an earlier run first */
-    int machine_progress;
-    int under_launcher;    /* started by mpirun or srun (one OpenBLAS thread per rank) */  /* also print "PROGRESS key=value ..." lines for batch logs */
+    int machine_progress;  /* also print "PROGRESS key=value ..." lines for batch logs */
+    int under_launcher;    /* started by mpirun or srun (one OpenBLAS thread per rank) */
 } sweep_options;
 
 /* Runs the whole sweep on MPI_COMM_WORLD (MPI must be initialised). Returns the process exit
