@@ -326,7 +326,8 @@ static const field_spec output_fields[] = {
 };
 
 static const field_spec sgd_fields[] = {
-    {"epochs", FIELD_INT, OFF(sgd_epochs), 1, INT_MAX, false, false, "an integer >= 1", NULL},
+    {"epochs", FIELD_INT, OFF(sgd_epochs), 1, 100000, false, false, "an integer in 1..100000",
+     NULL},
     {"batch_size", FIELD_INT, OFF(sgd_batch_size), 1, INT_MAX, false, false, "an integer >= 1",
      NULL},
     {"lr", FIELD_NUMBER, OFF(sgd_lr), 0, INFINITY, true, true, "a number > 0", NULL},
@@ -336,16 +337,18 @@ static const field_spec sgd_fields[] = {
 };
 
 static const field_spec explore_fields[] = {
-    {"steps", FIELD_INT, OFF(explore_steps), 1, INT_MAX, false, false, "an integer >= 1", NULL},
+    {"steps", FIELD_INT, OFF(explore_steps), 1, 100000, false, false, "an integer in 1..100000",
+     NULL},
     {"jacobian_fraction", FIELD_NUMBER, OFF(jacobian_fraction), 0, 1, true, false,
      "a number in (0, 1]", NULL},
-    {"hvp_batch", FIELD_INT, OFF(hvp_batch), 1, INT_MAX, false, false, "an integer >= 1", NULL},
+    {"hvp_batch", FIELD_INT, OFF(hvp_batch), 1, 10000000, false, false,
+     "an integer in 1..10000000", NULL},
     {"damping", FIELD_NUMBER, OFF(damping), 0, INFINITY, false, true, "a number >= 0", NULL},
     {"momentum", FIELD_NUMBER, OFF(explore_momentum), 0, 1, false, true, "a number in [0, 1)",
      NULL},
     {"lr", FIELD_NUMBER, OFF(explore_lr), 0, INFINITY, true, true, "a number > 0", NULL},
-    {"minres_max_iter", FIELD_INT, OFF(minres_max_iter), 1, INT_MAX, false, false,
-     "an integer >= 1", NULL},
+    {"minres_max_iter", FIELD_INT, OFF(minres_max_iter), 1, 1000000, false, false,
+     "an integer in 1..1000000", NULL},
     {"minres_rtol", FIELD_NUMBER, OFF(minres_rtol), 0, 1, true, true, "a number in (0, 1)",
      NULL},
     {NULL, 0, 0, 0, 0, false, false, NULL, NULL},
@@ -357,7 +360,7 @@ static const field_spec top_fields[] = {
     {"grid", FIELD_INT, OFF(grid), 2, 40, false, false, "an integer in 2..40", NULL},
     {"weights", FIELD_INT_LIST, 0, 0, 0, false, false, NULL, NULL},
     {"directions", FIELD_INT_LIST, 0, 0, 0, false, false, NULL, NULL},
-    {"threads", FIELD_INT, OFF(threads), 0, INT_MAX, false, false, "an integer >= 0", NULL},
+    {"threads", FIELD_INT, OFF(threads), 0, 1024, false, false, "an integer in 0..1024", NULL},
     {"data", FIELD_SECTION, 0, 0, 0, false, false, "a mapping", data_fields},
     {"output", FIELD_SECTION, 0, 0, 0, false, false, "a mapping", output_fields},
     {"sgd", FIELD_SECTION, 0, 0, 0, false, false, "a mapping", sgd_fields},

@@ -49,7 +49,11 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 0;
-        } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--out") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "pareto_mpi: --out needs a CSV file name\n");
+                return 2;
+            }
             opts.csv_path = argv[++i];
         } else if (strcmp(a, "--resume") == 0) {
             opts.resume = 1;
@@ -60,7 +64,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--progress") == 0) {
             opts.machine_progress = 1;
         } else if (a[0] == '-') {
-            fprintf(stderr, "pareto_mpi: unknown option '%s' (or missing value)\n%s", a, usage);
+            fprintf(stderr, "pareto_mpi: unknown option '%s'\n%s", a, usage);
             return 2;
         } else if (!opts.config_path) {
             opts.config_path = a;

@@ -2,6 +2,8 @@
 #include "pareto/results.h"
 
 #include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,14 +118,112 @@ static int split_csv(char *line, char **fields, int max)
     return n;
 }
 
+/* Column names of the CSV, in order (the header split at its commas). */
+static void column_name(int col, char *buf, size_t len)
+{
+    const char *h = results_csv_header();
+    for (int c = 0; c < col && h; c++) {
+        h = strchr(h, ',');
+        if (h)
+            h++;
+    }
+    size_t n = h ? strcspn(h, ",") : 0;
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), h ? h : "?");
+}
+
+/* Parses field col as a finite number in [lo, hi]; on failure fills why and returns -1. */
+static int parse_number(char **fld, int col, double lo, double hi, double *out, char *why,
+                        size_t len)
+{
+    char *end, name[32];
+    errno = 0;
+    double v = strtod(fld[col], &end);
+    if (end == fld[col] || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
+        column_name(col, name, sizeof name);
+        snprintf(why, len, "column %d (%s): expected a number in [%g, %g], found '%s'", col + 1,
+                 name, lo, hi, fld[col]);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses field col as an integer in [lo, hi]. */
+static int parse_int(char **fld, int col, int lo, int hi, int *out, char *why, size_t len)
+{
+    double v;
+    if (parse_number(fld, col, lo, hi, &v, why, len) != 0)
+        return -1;
+    if (v != floor(v)) {
+        char name[32];
+        column_name(col, name, sizeof name);
+        snprintf(why, len, "column %d (%s): expected an integer, found '%s'", col + 1, name,
+                 fld[col]);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Fills r from the 20 fields of one row; on a bad field returns -1 with why filled. */
+static int parse_row(char **fld, result_row *r, char *why, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    if (strcmp(fld[0], "sgd") == 0) {
+        r->phase = PHASE_SGD;
+    } else if (strcmp(fld[0], "explore") == 0) {
+        r->phase = PHASE_EXPLORE;
+    } else {
+        snprintf(why, len, "column 1 (phase): expected 'sgd' or 'explore', found '%s'", fld[0]);
+        return -1;
+    }
+    if (parse_int(fld, 1, 0, 1000000, &r->weight_index, why, len))
+        return -1;
+    for (int k = 0; k < 3; k++) {
+        if (parse_number(fld, 2 + k, 0, 1, &r->weight[k], why, len) ||
+            parse_number(fld, 7 + k, 0, 1e30, &r->loss[k], why, len) ||
+            parse_number(fld, 10 + k, 0, 1, &r->acc[k], why, len))
+            return -1;
+    }
+    const char *bits = fld[5];
+    int valid_bits = strlen(bits) == 3 && strspn(bits, "01") == 3;
+    r->direction = valid_bits ? (int)strtol(bits, NULL, 2) : -1;
+    int want_zero = r->phase == PHASE_SGD;
+    if (!valid_bits || (want_zero ? r->direction != 0 : r->direction < 1 || r->direction > 6)) {
+        snprintf(why, len, "column 6 (direction): expected %s, found '%s'",
+                 want_zero ? "000 on an sgd row" : "three bits 001..110", bits);
+        return -1;
+    }
+    if (parse_int(fld, 6, 1, 1000000000, &r->step, why, len))
+        return -1;
+    if (r->phase == PHASE_EXPLORE) {
+        for (int k = 0; k < 3; k++)
+            if (parse_number(fld, 13 + k, 0, 1, &r->alpha[k], why, len))
+                return -1;
+        if (parse_int(fld, 16, 0, 1000000000, &r->minres_iters, why, len))
+            return -1;
+        r->minres_stop = parse_stop(fld[17]);
+        if (r->minres_stop < 0) {
+            snprintf(why, len, "column 18 (minres_stop): unknown stop reason '%s'", fld[17]);
+            return -1;
+        }
+        if (parse_number(fld, 18, 0, 1e300, &r->minres_rnorm, why, len))
+            return -1;
+    }
+    return parse_number(fld, 19, 0, 1e12, &r->wall_s, why, len);
+}
+
 int results_read_csv(const char *path, result_row **out, size_t *n_out, pareto_error *err)
 {
     *out = NULL;
     *n_out = 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return pareto_fail(err, "%s: is a folder; expected a CSV file", path);
     FILE *f = fopen(path, "r");
     if (!f)
         return pareto_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    char line[2048];
+    char line[2048], why[256];
     if (!fgets(line, sizeof line, f) || strncmp(line, results_csv_header(),
                                                 strlen(results_csv_header())) != 0) {
         fclose(f);
@@ -138,46 +238,25 @@ int results_read_csv(const char *path, result_row **out, size_t *n_out, pareto_e
         if (!line[0])
             continue;
         char *fld[24];
-        if (split_csv(line, fld, 24) != 20)
-            goto bad;
+        int fields = split_csv(line, fld, 24);
+        if (fields != 20)
+            snprintf(why, sizeof why, "expected 20 fields, found %d", fields);
         if (n == cap) {
             result_row *grown = realloc(rows, 2 * cap * sizeof *rows);
-            if (!grown)
+            if (!grown) {
+                free(rows);
+                rows = NULL;
                 break;
+            }
             rows = grown;
             cap *= 2;
         }
-        result_row *r = &rows[n];
-        memset(r, 0, sizeof *r);
-        if (strcmp(fld[0], "sgd") == 0)
-            r->phase = PHASE_SGD;
-        else if (strcmp(fld[0], "explore") == 0)
-            r->phase = PHASE_EXPLORE;
-        else
-            goto bad;
-        char *end;
-        r->weight_index = (int)strtol(fld[1], &end, 10);
-        for (int k = 0; k < 3; k++) {
-            r->weight[k] = strtod(fld[2 + k], &end);
-            r->loss[k] = strtod(fld[7 + k], &end);
-            r->acc[k] = strtod(fld[10 + k], &end);
+        if (fields != 20 || parse_row(fld, &rows[n], why, sizeof why) != 0) {
+            free(rows);
+            fclose(f);
+            return pareto_fail(err, "%s:%ld: %s", path, lineno, why);
         }
-        r->direction = (int)strtol(fld[5], &end, 2);
-        r->step = (int)strtol(fld[6], &end, 10);
-        if (r->phase == PHASE_EXPLORE) {
-            for (int k = 0; k < 3; k++)
-                r->alpha[k] = strtod(fld[13 + k], &end);
-            r->minres_iters = (int)strtol(fld[16], &end, 10);
-            r->minres_stop = parse_stop(fld[17]);
-            r->minres_rnorm = strtod(fld[18], &end);
-        }
-        r->wall_s = strtod(fld[19], &end);
         n++;
-        continue;
-    bad:
-        free(rows);
-        fclose(f);
-        return pareto_fail(err, "%s:%ld: not a result row of 20 fields", path, lineno);
     }
     fclose(f);
     if (!rows)

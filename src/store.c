@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,29 @@ static int remove_saved_jobs(const char *jobs_dir, int dry_run, pareto_error *er
     return found;
 }
 
+/* Takes an exclusive lock on <out_dir>/.lock (fcntl, released when the process exits). */
+static int lock_out_dir(const char *out_dir, pareto_error *err)
+{
+    char path[CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/.lock", out_dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (fd < 0)
+        return pareto_fail(err, "%s: cannot open the lock file: %s", path, strerror(errno));
+    struct flock lk;
+    memset(&lk, 0, sizeof lk);
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &lk) != 0) {
+        int saved = errno;
+        close(fd);
+        if (saved == EACCES || saved == EAGAIN)
+            return pareto_fail(err, "%s: another run is using this output folder; wait for it "
+                               "or choose another output.dir", out_dir);
+        return pareto_fail(err, "%s: cannot lock: %s", path, strerror(saved));
+    }
+    return 0; /* fd stays open: closing it would release the lock */
+}
+
 int store_prepare(const pareto_config *cfg, const char *csv_path, int resume, int force,
                   pareto_error *err)
 {
@@ -123,7 +147,13 @@ int store_prepare(const pareto_config *cfg, const char *csv_path, int resume, in
     if (make_dir(cfg->out_dir, err) != 0 || make_dir(jobs_dir, err) != 0)
         return -1;
 
-    /* Writability is checked now, not after hours of training. */
+    /* One run per output folder: a second run would mix its jobs into the first's CSV. The
+     * lock is held until this process exits. */
+    if (lock_out_dir(cfg->out_dir, err) != 0)
+        return -1;
+
+    /* Writability is checked now, not after hours of training: the jobs folder, and the
+     * folder the CSV goes to (which --out may put elsewhere). */
     snprintf(probe, sizeof probe, "%s/.write_test.%ld", jobs_dir, (long)getpid());
     FILE *f = fopen(probe, "w");
     if (!f)
@@ -131,15 +161,28 @@ int store_prepare(const pareto_config *cfg, const char *csv_path, int resume, in
                            strerror(errno));
     fclose(f);
     unlink(probe);
+    struct stat st;
+    int csv_exists = stat(csv_path, &st) == 0;
+    if (csv_exists && S_ISDIR(st.st_mode))
+        return pareto_fail(err, "%s: the CSV path is a folder; expected a file name", csv_path);
+    snprintf(probe, sizeof probe, "%s.tmp.%ld", csv_path, (long)getpid());
+    f = fopen(probe, "w");
+    if (!f)
+        return pareto_fail(err, "%s: cannot create the CSV there: %s", csv_path,
+                           strerror(errno));
+    fclose(f);
+    unlink(probe);
 
     char canonical[8192];
     config_canonical(cfg, canonical, sizeof canonical);
     int saved = remove_saved_jobs(jobs_dir, 1, err);
-    struct stat st;
-    int csv_exists = stat(csv_path, &st) == 0;
 
     if (resume) {
         char *previous = read_text(cfg_path);
+        if (!previous && saved > 0)
+            return pareto_fail(err, "%s: missing, so the %d saved job files cannot be matched "
+                               "to a configuration; --resume refuses them (use --force to "
+                               "start over)", cfg_path, saved);
         if (previous && strcmp(previous, canonical) != 0) {
             free(previous);
             return pareto_fail(err, "%s: the saved jobs were computed with a different "

@@ -84,7 +84,10 @@ static _Noreturn void fail_job(const sweep *s, job_id job, const char *msg)
 {
     char name[64];
     job_name(job, name, sizeof name);
-    log_error("rank %d: job %s failed: %s", s->rank, name, msg);
+    if (job.weight_index < 0)
+        log_error("rank %d: %s", s->rank, msg);
+    else
+        log_error("rank %d: job %s failed: %s", s->rank, name, msg);
     log_error("stopping the run: no CSV is written; finished jobs are saved for --resume");
     if (s->size > 1)
         MPI_Abort(MPI_COMM_WORLD, 1);
@@ -218,7 +221,7 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
     real *theta = malloc(s->n_params * sizeof(real));
     if (!rows || !theta) {
         job_id none = {-1, 0};
-        fail_job(s, none, "out of memory for a job's rows and network");
+        fail_job(s, none, "out of memory for the rows and network of this phase's jobs");
     }
     s->remote_expected = 0;
     s->remote_received = 0;
@@ -342,6 +345,30 @@ static void print_plan(const sweep *s, const job_id *pending, int n_pending, con
     }
 }
 
+/* A saved job about to be skipped by --resume must hold one row per epoch or step: a file cut
+ * short or edited would otherwise leave rows out of the CSV. */
+static int check_saved_job(const sweep *s, job_id job, pareto_error *err)
+{
+    result_row *rows;
+    size_t n;
+    if (store_load_rows(&s->cfg, job.weight_index, job.direction, &rows, &n, err) != 0)
+        return -1;
+    size_t expected = (size_t)(job.direction ? s->cfg.explore_steps : s->cfg.sgd_epochs);
+    int ok = n == expected;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rows[i].weight_index == job.weight_index && rows[i].direction == job.direction &&
+             rows[i].step == (int)i + 1;
+    free(rows);
+    if (!ok) {
+        char name[64];
+        job_name(job, name, sizeof name);
+        return pareto_fail(err, "%s/jobs: the saved job %s does not hold rows 1..%zu of that "
+                           "job (found %zu rows); delete its files to recompute it, or use "
+                           "--force", s->cfg.out_dir, name, expected, n);
+    }
+    return 0;
+}
+
 /* Rank 0: every job's rows, from the saved jobs, sorted; written as the CSV. */
 static int write_final_csv(sweep *s, const char *csv_path, pareto_error *err)
 {
@@ -429,11 +456,21 @@ int sweep_run(const sweep_options *opts)
     }
 
     /* Jobs saved by an earlier run (--resume); job j = weight slot * (1 + n_dirs) + dir. */
-    if (s.rank == 0 && opts->resume)
-        for (int i = 0; i < s.n_weights; i++)
-            for (int d = 0; d <= n_dirs; d++)
-                done[i * (1 + n_dirs) + d] =
-                    store_has_job(&s.cfg, s.weights[i], d ? s.cfg.directions[d - 1] : 0);
+    if (s.rank == 0 && opts->resume) {
+        for (int i = 0; i < s.n_weights && status == 0; i++)
+            for (int d = 0; d <= n_dirs && status == 0; d++) {
+                job_id job = {s.weights[i], d ? s.cfg.directions[d - 1] : 0};
+                int *flag = &done[i * (1 + n_dirs) + d];
+                *flag = store_has_job(&s.cfg, job.weight_index, job.direction);
+                if (*flag && (status = check_saved_job(&s, job, &err)) != 0)
+                    log_error("%s", err.msg);
+            }
+    }
+    MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (status != 0) {
+        census_free(&s.data);
+        return 1;
+    }
     MPI_Bcast(done, n_jobs, MPI_INT, 0, MPI_COMM_WORLD);
     s.jobs_total = n_jobs;
     for (int j = 0; j < n_jobs; j++)

@@ -366,7 +366,7 @@ static void test_negative_epochs(void **state)
     const char *msg = load_error("epochs.yaml", "sgd:\n  epochs: -3\n", &err);
     assert_contains(msg, "epochs.yaml:2:11:");
     assert_contains(msg, "key 'sgd.epochs'");
-    assert_contains(msg, "expected an integer >= 1");
+    assert_contains(msg, "expected an integer in 1..100000");
     assert_contains(msg, "found '-3'");
 }
 

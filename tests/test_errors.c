@@ -378,7 +378,7 @@ static void test_config_negative_epochs(void **state)
     run_bad_config("sgd:\n  epochs: -3\n");
     assert_output_contains("cfg.yaml:2:11:");
     assert_output_contains("key 'sgd.epochs'");
-    assert_output_contains("expected an integer >= 1");
+    assert_output_contains("expected an integer in 1..100000");
     assert_output_contains("found '-3'");
 }
 
@@ -740,6 +740,91 @@ static void test_output_resume_with_the_same_config_writes_the_csv(void **state)
     assert_true(file_exists("out/run.csv"));
 }
 
+static void test_output_folder_in_use_refuses_a_second_run(void **state)
+{
+    (void)state;
+    /* Stand in for a run in progress: hold the folder's lock from this process. */
+    char path[1024];
+    case_path(path, sizeof path, "out");
+    assert_int_equal(mkdir(path, 0700), 0);
+    case_path(path, sizeof path, "out/.lock");
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    assert_int_equal(fcntl(fd, F_SETLK, &lk), 0);
+    write_tiny_config("cfg.yaml");
+    assert_failed_cleanly(run("cfg.yaml", NULL));
+    assert_output_contains("out: another run is using this output folder");
+    close(fd);
+    assert_exit(run("cfg.yaml", NULL), 0);
+}
+
+static void test_output_unwritable_csv_path_fails_before_training(void **state)
+{
+    (void)state;
+    write_tiny_config("cfg.yaml");
+    const char *args[] = {"cfg.yaml", "--quiet", "--out", "no_such_folder/x.csv", NULL};
+    assert_failed_cleanly(run_args(args));
+    assert_output_contains("no_such_folder/x.csv: cannot create the CSV there");
+    assert_int_equal(count_files(case_dir, NULL, "sgd_w"), 0);
+}
+
+static void test_output_resume_with_a_cut_job_file_is_refused(void **state)
+{
+    (void)state;
+    finished_run_without_csv();
+    /* Drop the last row of the exploration job's saved rows. */
+    char path[1024];
+    case_path(path, sizeof path, "out/jobs/explore_w5_d3.csv");
+    size_t n;
+    char *text = (char *)read_whole(path, &n);
+    assert_true(n > 2);
+    char *last = text + n - 2;
+    while (last > text && *last != '\n')
+        last--;
+    write_bytes("out/jobs/explore_w5_d3.csv", text, (size_t)(last - text) + 1);
+    free(text);
+    assert_exit(run("cfg.yaml", "--resume"), 1);
+    assert_output_contains("the saved job explore w5 d011 does not hold rows 1..2");
+    assert_false(file_exists("out/run.csv"));
+}
+
+static void test_output_resume_without_the_run_config_is_refused(void **state)
+{
+    (void)state;
+    finished_run_without_csv();
+    char path[1024];
+    case_path(path, sizeof path, "out/run.config");
+    assert_int_equal(unlink(path), 0);
+    assert_exit(run("cfg.yaml", "--resume"), 1);
+    assert_output_contains("out/run.config: missing, so the 3 saved job files cannot be "
+                           "matched to a configuration");
+    assert_false(file_exists("out/run.csv"));
+}
+
+static void test_summary_of_a_csv_with_a_bad_number_names_line_and_column(void **state)
+{
+    (void)state;
+    finished_run_without_csv();
+    char path[1024];
+    case_path(path, sizeof path, "out/jobs/sgd_w5.csv");
+    size_t n;
+    char *text = (char *)read_whole(path, &n);
+    /* Replace the first row's acc1 (column 11) with a word. */
+    char *row = strchr(text, '\n') + 1, *field = row;
+    for (int c = 0; c < 10; c++)
+        field = strchr(field, ',') + 1;
+    char *end = strchr(field, ',');
+    char edited[8192];
+    snprintf(edited, sizeof edited, "%.*sabc%s", (int)(field - text), text, end);
+    free(text);
+    write_text("bad.csv", edited);
+    const char *args[] = {"summary", "bad.csv", NULL};
+    assert_exit(run_args(args), 1);
+    assert_output_contains("bad.csv:2: column 11 (acc1): expected a number in [0, 1], "
+                           "found 'abc'");
+}
+
 /* ---- numerics ------------------------------------------------------------------------------ */
 
 static void test_numerics_overflowing_input_stops_the_sgd_job(void **state)
@@ -832,6 +917,11 @@ int main(int argc, char **argv)
         CASE(test_output_saved_jobs_refuse_a_plain_rerun),
         CASE(test_output_resume_with_a_changed_config_is_refused),
         CASE(test_output_resume_with_the_same_config_writes_the_csv),
+        CASE(test_output_folder_in_use_refuses_a_second_run),
+        CASE(test_output_unwritable_csv_path_fails_before_training),
+        CASE(test_output_resume_with_a_cut_job_file_is_refused),
+        CASE(test_output_resume_without_the_run_config_is_refused),
+        CASE(test_summary_of_a_csv_with_a_bad_number_names_line_and_column),
 
         CASE(test_numerics_overflowing_input_stops_the_sgd_job),
         CASE(test_numerics_non_finite_network_stops_the_exploration_job),
