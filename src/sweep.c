@@ -462,15 +462,13 @@ int sweep_run(const sweep_options *opts)
                 job_id job = {s.weights[i], d ? s.cfg.directions[d - 1] : 0};
                 int *flag = &done[i * (1 + n_dirs) + d];
                 *flag = store_has_job(&s.cfg, job.weight_index, job.direction);
-                if (*flag && (status = check_saved_job(&s, job, &err)) != 0)
+                if (*flag && (status = check_saved_job(&s, job, &err) != 0))
                     log_error("%s", err.msg);
             }
     }
     MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (status != 0) {
-        census_free(&s.data);
-        return 1;
-    }
+    if (status != 0)
+        goto finish;
     MPI_Bcast(done, n_jobs, MPI_INT, 0, MPI_COMM_WORLD);
     s.jobs_total = n_jobs;
     for (int j = 0; j < n_jobs; j++)
@@ -534,6 +532,7 @@ int sweep_run(const sweep_options *opts)
     }
     MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
 
+finish:
     free(pending);
     free(done);
     free(theta0);
