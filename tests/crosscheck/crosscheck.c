@@ -129,21 +129,6 @@ static const sparse_batch *batch_list_next(void *ctx)
     return &list->batches[list->next++].view;
 }
 
-typedef struct {
-    mlp_hvp *hvp;
-    size_t n;
-    real damping;
-} damped_op;
-
-/* y = (H + damping I) x */
-static void damped_apply(void *ctx, const real *x, real *y)
-{
-    damped_op *op = ctx;
-    mlp_hvp_apply(op->hvp, x, y);
-    for (size_t i = 0; i < op->n; i++)
-        y[i] += op->damping * x[i];
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -237,13 +222,13 @@ int main(int argc, char **argv)
         die("out of memory for the HVP workspace");
     const double alpha_b[3] = {0.2, 0.3, 0.5};
     mlp_hvp_prepare(hvp, theta0, &hvp_batch.view, alpha_b);
-    damped_op op = {hvp, p, (real)cfg.damping};
+    damped_hessian op = {hvp, p, (real)cfg.damping};
     real *vs = xmalloc(N_HVP_VECTORS * p * sizeof(real));
     real *hvs = xmalloc(N_HVP_VECTORS * p * sizeof(real));
     for (size_t i = 0; i < N_HVP_VECTORS * p; i++)
         vs[i] = (real)(2.0 * rng_uniform(&rng) - 1.0);
     for (int j = 0; j < N_HVP_VECTORS; j++)
-        damped_apply(&op, vs + j * p, hvs + j * p);
+        damped_hessian_apply(&op, vs + j * p, hvs + j * p);
     put_batch(f, "b", &hvp_batch.view);
     put1(f, "b_alpha", T_F64, 3, alpha_b);
     put2(f, "b_v", T_F32, N_HVP_VECTORS, (int64_t)p, vs);
@@ -269,7 +254,7 @@ int main(int argc, char **argv)
         memcpy(x, x0, p * sizeof(real));
         minres_options mopts = {limits[run], cfg.minres_rtol};
         double t0 = wall_seconds();
-        minres_result mr = minres_solve(p, damped_apply, &op, rhs, x, 1, &mopts, work);
+        minres_result mr = minres_solve(p, damped_hessian_apply, &op, rhs, x, 1, &mopts, work);
         minres_s = wall_seconds() - t0;
         d_iters[run] = mr.iterations;
         d_stops[run] = (int32_t)mr.stop;
