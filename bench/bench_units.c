@@ -179,23 +179,20 @@ static double sgd_epoch(bench_ctx *b, train_loader *ld, real *theta, real *veloc
     return flops;
 }
 
-/* jac (3, P) = per-task gradients averaged over n_batches batches of ld. */
-static double jacobian(bench_ctx *b, train_loader *ld, const real *theta, int n_batches,
-                       real *jac)
+/* jac (3, P) = per-task gradients averaged over n_batches batches of ld, by the library's
+ * blocked Jacobian on the state's team. */
+static double jacobian(bench_ctx *b, explore_state *st, train_loader *ld, const real *theta,
+                       int n_batches, real *jac)
 {
-    double flops = 0;
-    memset(jac, 0, 3 * b->p * sizeof(real));
-    for (int i = 0; i < n_batches; i++) {
-        const sparse_batch *batch = train_loader_next(ld);
-        mlp_task_grads_add(&b->shape, theta, batch, (real)(1.0 / n_batches), b->ws, jac);
-        flops += flops_task_grads(&b->fm, batch->n);
-    }
-    return flops;
+    pareto_error err;
+    if (jacobian_average(st, theta, train_loader_next, ld, n_batches, jac, &err) != 0)
+        die("Jacobian", err.msg);
+    return n_batches * flops_task_grads(&b->fm, ld->batch_size);
 }
 
 /* The library's damped operator, counting and timing its applications. */
 typedef struct {
-    damped_hessian op;
+    damped_hessian *op;
     int count;
     double seconds;
 } counted_operator;
@@ -204,7 +201,7 @@ static void counted_apply(void *ctx, const real *x, real *y)
 {
     counted_operator *c = ctx;
     double start = wall_seconds();
-    damped_hessian_apply(&c->op, x, y);
+    damped_hessian_apply(c->op, x, y);
     c->seconds += wall_seconds() - start;
     c->count++;
 }
@@ -272,7 +269,13 @@ int main(int argc, char **argv)
     pareto_config cfg;
     if (config_load(config_path, &cfg, &err) != 0)
         die(config_path, err.msg);
-    openblas_set_num_threads(threads);
+    /* The library's threads split each Jacobian and HVP batch into blocks; OpenBLAS stays on
+     * one thread, as in pareto_mpi. */
+    openblas_set_num_threads(1);
+    int team_size = threads < JOBS_SHARDS ? threads : JOBS_SHARDS;
+    team *team = team_new(team_size, &err);
+    if (!team)
+        die("threads", err.msg);
     census_options copts = {cfg.max_bad_row_fraction, 0};
     census_data data;
     double load_start = wall_seconds();
@@ -293,8 +296,9 @@ int main(int argc, char **argv)
         die("workspace", "out of memory");
     size_t p = b.p;
 
-    printf("bench_units: config %s, OpenBLAS threads %d, repeats %d\n", config_path,
-           openblas_get_num_threads(), repeats);
+    printf("bench_units: config %s, threads %d (Jacobian and HVP batches in %d blocks; SGD "
+           "and test pass on one thread; OpenBLAS %d), repeats %d\n", config_path, team_size,
+           JOBS_SHARDS, openblas_get_num_threads(), repeats);
     printf("data: %d train rows, %d test rows, %d features (loaded in %.2f s); "
            "network %zu parameters\n", data.train.n_rows, data.test.n_rows, data.n_features,
            load_s, p);
@@ -350,15 +354,15 @@ int main(int argc, char **argv)
     real *rhs = xmalloc(p * sizeof(real), "right-hand side");
     real *x = xmalloc(p * sizeof(real), "solution");
     real *work = xmalloc(minres_work_size(p) * sizeof(real), "MINRES scratch");
-    mlp_hvp *hvp = mlp_hvp_new(&b.shape, cfg.hvp_batch);
-    if (!hvp)
-        die("HVP workspace", "out of memory");
+    explore_state st;
+    if (explore_state_init(&st, &b.shape, cfg.sgd_batch_size, cfg.hvp_batch, team, &err) != 0)
+        die("exploration state", err.msg);
     char bits[4];
     direction_bits(BENCH_DIRECTION, bits);
     int hvp_total = 0, iters_min = 1 << 30, iters_max = 0;
     for (int r = 0; r < repeats; r++) {
         double start = wall_seconds();
-        double flops = jacobian(&b, &jac_ld, theta0, jac_batches, jac);
+        double flops = jacobian(&b, &st, &jac_ld, theta0, jac_batches, jac);
         record(&units[U_JAC_Q], wall_seconds() - start, flops);
 
         /* Untimed: the right-hand side, x0 and alpha from this J, as a step would. */
@@ -374,10 +378,10 @@ int main(int argc, char **argv)
             x[i] = (real)(((double)jac[i] + jac[p + i] + jac[2 * p + i]) / 3.0);
 
         const sparse_batch *hb = train_loader_next(&hvp_ld);
-        counted_operator op = {{hvp, p, (real)cfg.damping}, 0, 0};
+        counted_operator op = {&st.hessian, 0, 0};
         minres_options mopts = {cfg.minres_max_iter, cfg.minres_rtol};
         start = wall_seconds();
-        mlp_hvp_prepare(hvp, theta0, hb, alpha);
+        damped_hessian_prepare(&st.hessian, theta0, hb, alpha, (real)cfg.damping);
         minres_result mr = minres_solve(p, counted_apply, &op, rhs, x, 1, &mopts, work);
         double seconds = wall_seconds() - start;
         record(&units[U_SOLVE], seconds,
@@ -396,9 +400,6 @@ int main(int argc, char **argv)
              cfg.hvp_batch);
 
     /* explore_step: the library's step (J, min-norm, solve, update) plus a test pass. */
-    explore_state st;
-    if (explore_state_init(&st, &b.shape, cfg.sgd_batch_size, cfg.hvp_batch, &err) != 0)
-        die("exploration state", err.msg);
     memcpy(theta, theta0, p * sizeof(real));
     double begin_start = wall_seconds();
     if (explore_begin(&st, theta, train_loader_next, &jac_ld, jac_ld.batches_per_epoch,
@@ -421,12 +422,11 @@ int main(int argc, char **argv)
     }
     snprintf(units[U_STEP].note, sizeof units[U_STEP].note,
              "J + min-norm + solve + update + test pass");
-    explore_state_free(&st);
 
     /* jacobian_full: the rest of its samples (the first came from explore_begin above). */
     for (int r = 1; r < repeats; r++) {
         double start = wall_seconds();
-        double flops = jacobian(&b, &jac_ld, theta0, jac_ld.batches_per_epoch, jac);
+        double flops = jacobian(&b, &st, &jac_ld, theta0, jac_ld.batches_per_epoch, jac);
         record(&units[U_JAC_FULL], wall_seconds() - start, flops);
     }
     snprintf(units[U_JAC_FULL].note, sizeof units[U_JAC_FULL].note, "%d batches of %d",
@@ -439,8 +439,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < repeats; r++) {
         memcpy(theta, theta0, p * sizeof(real));
         double start = wall_seconds();
-        if (explore_job(&cfg, &data, weight_index, direction, theta, rows, NULL, NULL,
-                        &err) != 0)
+        if (explore_job(&cfg, &data, weight_index, direction, theta, team, rows, NULL,
+                        NULL, &err) != 0)
             die("explore_job", err.msg);
         double seconds = wall_seconds() - start;
         double flops = jac_ld.batches_per_epoch * flops_task_grads(&b.fm, cfg.sgd_batch_size);
@@ -465,14 +465,15 @@ int main(int argc, char **argv)
         print_unit(stdout, &units[u]);
     printf("\npeak RSS: %.1f MB (the data, one SGD and one exploration workspace)\n", rss_mb);
     if (csv_path)
-        write_csv(csv_path, units, N_UNITS, openblas_get_num_threads(), rss_mb);
+        write_csv(csv_path, units, N_UNITS, team_size, rss_mb);
 
     free(rows);
     free(jac);
     free(rhs);
     free(x);
     free(work);
-    mlp_hvp_free(hvp);
+    explore_state_free(&st);
+    team_free(team);
     train_loader_free(&jac_ld);
     train_loader_free(&hvp_ld);
     train_loader_free(&sgd_ld);

@@ -247,27 +247,163 @@ done:
     return status;
 }
 
+/* --- blocks of a batch ------------------------------------------------------------------ */
+
+void shard_rows(int n, int s, int *first, int *count)
+{
+    int lo = (int)((long)n * s / JOBS_SHARDS), hi = (int)((long)n * (s + 1) / JOBS_SHARDS);
+    *first = lo;
+    *count = hi - lo;
+}
+
+/* Adds block sums to a total in block order, over the index range of one part:
+ * total[i] = (total[i] + block[0][i]) + block[1][i] + ... */
+typedef struct {
+    real *total;
+    const real *blocks; /* (count, n) */
+    int count;
+    size_t n;
+} block_sum;
+
+static void add_blocks_part(void *ctx, int part)
+{
+    block_sum *b = ctx;
+    size_t lo = b->n * (size_t)part / JOBS_SHARDS, hi = b->n * (size_t)(part + 1) / JOBS_SHARDS;
+    for (int s = 0; s < b->count; s++) {
+        const real *block = b->blocks + (size_t)s * b->n;
+        for (size_t i = lo; i < hi; i++)
+            b->total[i] += block[i];
+    }
+}
+
+/* --- the damped Hessian operator ------------------------------------------------------- */
+
+int damped_hessian_init(damped_hessian *op, const mlp_shape *shape, int max_batch, team *team,
+                        pareto_error *err)
+{
+    memset(op, 0, sizeof *op);
+    op->team = team;
+    op->tasks = shape->tasks;
+    op->n = mlp_num_params(shape);
+    op->max_batch = max_batch;
+    int block_max = (max_batch + JOBS_SHARDS - 1) / JOBS_SHARDS;
+    for (int s = 0; s < JOBS_SHARDS; s++) {
+        op->block[s] = mlp_hvp_new(shape, block_max > 0 ? block_max : 1);
+        if (!op->block[s]) {
+            damped_hessian_free(op);
+            return pareto_fail(err, "out of memory for the Hessian-vector product buffers");
+        }
+        if (s > 0 && !(op->block_hv[s] = pareto_malloc(op->n * sizeof(real), "HVP block",
+                                                       err))) {
+            damped_hessian_free(op);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void damped_hessian_free(damped_hessian *op)
+{
+    for (int s = 0; s < JOBS_SHARDS; s++) {
+        mlp_hvp_free(op->block[s]);
+        free(op->block_hv[s]);
+    }
+    memset(op, 0, sizeof *op);
+}
+
+typedef struct {
+    damped_hessian *op;
+    const real *theta;
+    const sparse_batch *batch;
+    const double *alpha;
+} hessian_prepare_ctx;
+
+static void prepare_block(void *ctx, int s)
+{
+    hessian_prepare_ctx *c = ctx;
+    const sparse_batch *batch = c->batch;
+    int first, count;
+    shard_rows(batch->n, s, &first, &count);
+    c->op->block_rows[s] = count;
+    if (count == 0)
+        return;
+    /* block s carries n_s / n of the batch mean */
+    double alpha[MLP_MAX_TASKS];
+    for (int k = 0; k < c->op->tasks; k++)
+        alpha[k] = c->alpha[k] * count / batch->n;
+    sparse_batch rows = sparse_rows(batch, first, count, c->op->tasks);
+    mlp_hvp_prepare(c->op->block[s], c->theta, &rows, alpha);
+}
+
+void damped_hessian_prepare(damped_hessian *op, const real *theta, const sparse_batch *batch,
+                            const double *alpha, real damping)
+{
+    op->damping = damping;
+    hessian_prepare_ctx c = {op, theta, batch, alpha};
+    team_run(op->team, JOBS_SHARDS, prepare_block, &c);
+}
+
+static void apply_block(void *ctx, int s)
+{
+    damped_hessian *op = ctx;
+    real *out = s == 0 ? op->y : op->block_hv[s];
+    if (op->block_rows[s] == 0)
+        memset(out, 0, op->n * sizeof(real)); /* a batch of fewer rows than blocks */
+    else
+        mlp_hvp_apply(op->block[s], op->x, out);
+}
+
+static void finish_apply_part(void *ctx, int part)
+{
+    damped_hessian *op = ctx;
+    size_t lo = op->n * (size_t)part / JOBS_SHARDS, hi = op->n * (size_t)(part + 1) / JOBS_SHARDS;
+    real *y = op->y;
+    /* y <- ((H_0 x + H_1 x) + ...) + damping x */
+    for (int s = 1; s < JOBS_SHARDS; s++)
+        for (size_t i = lo; i < hi; i++)
+            y[i] += op->block_hv[s][i];
+    for (size_t i = lo; i < hi; i++)
+        y[i] += op->damping * op->x[i];
+}
+
+void damped_hessian_apply(void *ctx, const real *x, real *y)
+{
+    damped_hessian *op = ctx;
+    op->x = x;
+    op->y = y;
+    team_run(op->team, JOBS_SHARDS, apply_block, op);
+    team_run(op->team, JOBS_SHARDS, finish_apply_part, op);
+}
+
 /* --- continuous Pareto exploration ----------------------------------------------------- */
 
 int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
-                       int hvp_batch, pareto_error *err)
+                       int hvp_batch, team *team, pareto_error *err)
 {
     memset(st, 0, sizeof *st);
     size_t p = mlp_num_params(shape);
     st->shape = *shape;
     st->n_params = p;
-    st->ws = mlp_workspace_new(shape, max_batch);
-    st->hvp = mlp_hvp_new(shape, hvp_batch);
-    if (!st->ws || !st->hvp) {
-        explore_state_free(st);
-        return pareto_fail(err, "out of memory for the network workspace");
+    st->team = team;
+    for (int s = 0; s < JOBS_SHARDS; s++) {
+        st->ws[s] = mlp_workspace_new(shape, max_batch);
+        if (!st->ws[s]) {
+            explore_state_free(st);
+            return pareto_fail(err, "out of memory for the network workspace");
+        }
     }
+    if (damped_hessian_init(&st->hessian, shape, hvp_batch, team, err) != 0) {
+        explore_state_free(st);
+        return -1;
+    }
+    st->jac_block = pareto_malloc((JOBS_SHARDS - 1) * 3 * p * sizeof(real), "Jacobian blocks",
+                                  err);
     st->jac = pareto_malloc(3 * p * sizeof(real), "Jacobian", err);
     st->jac_avg = pareto_malloc(3 * p * sizeof(real), "Jacobian average", err);
     st->rhs = pareto_malloc(p * sizeof(real), "MINRES right-hand side", err);
     st->x = pareto_malloc(p * sizeof(real), "MINRES solution", err);
     st->work = pareto_malloc(minres_work_size(p) * sizeof(real), "MINRES workspace", err);
-    if (!st->jac || !st->jac_avg || !st->rhs || !st->x || !st->work) {
+    if (!st->jac_block || !st->jac || !st->jac_avg || !st->rhs || !st->x || !st->work) {
         explore_state_free(st);
         return -1;
     }
@@ -276,8 +412,10 @@ int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
 
 void explore_state_free(explore_state *st)
 {
-    mlp_workspace_free(st->ws);
-    mlp_hvp_free(st->hvp);
+    for (int s = 0; s < JOBS_SHARDS; s++)
+        mlp_workspace_free(st->ws[s]);
+    damped_hessian_free(&st->hessian);
+    free(st->jac_block);
     free(st->jac);
     free(st->jac_avg);
     free(st->rhs);
@@ -286,14 +424,44 @@ void explore_state_free(explore_state *st)
     memset(st, 0, sizeof *st);
 }
 
-/* jac (3, P) = per-task gradients averaged over the source's next n_batches batches. */
-static int jacobian_average(explore_state *st, const real *theta, batch_source src, void *ctx,
+typedef struct {
+    explore_state *st;
+    const real *theta;
+    const sparse_batch *batch;
+    double scale;
+    real *jac;
+} task_grads_ctx;
+
+static void task_grads_block(void *ctx, int s)
+{
+    task_grads_ctx *c = ctx;
+    explore_state *st = c->st;
+    int first, count;
+    shard_rows(c->batch->n, s, &first, &count);
+    if (count == 0)
+        return;
+    sparse_batch rows = sparse_rows(c->batch, first, count, st->shape.tasks);
+    real *out = s == 0 ? c->jac : st->jac_block + (size_t)(s - 1) * 3 * st->n_params;
+    /* block s carries n_s / n of the batch mean */
+    mlp_task_grads_add(&st->shape, c->theta, &rows, (real)(c->scale * count / c->batch->n),
+                       st->ws[s], out);
+}
+
+/* Block s of every batch is summed into its own buffer; the blocks are added at the end. */
+int jacobian_average(explore_state *st, const real *theta, batch_source src, void *ctx,
                             int n_batches, real *jac, pareto_error *err)
 {
-    memset(jac, 0, 3 * st->n_params * sizeof(real));
-    for (int b = 0; b < n_batches; b++)
-        mlp_task_grads_add(&st->shape, theta, src(ctx), (real)(1.0 / n_batches), st->ws, jac);
-    if (!vector_finite(jac, 3 * st->n_params))
+    size_t n = 3 * st->n_params;
+    memset(jac, 0, n * sizeof(real));
+    memset(st->jac_block, 0, (JOBS_SHARDS - 1) * n * sizeof(real));
+    task_grads_ctx c = {st, theta, NULL, 1.0 / n_batches, jac};
+    for (int b = 0; b < n_batches; b++) {
+        c.batch = src(ctx);
+        team_run(st->team, JOBS_SHARDS, task_grads_block, &c);
+    }
+    block_sum sum = {jac, st->jac_block, JOBS_SHARDS - 1, n};
+    team_run(st->team, JOBS_SHARDS, add_blocks_part, &sum);
+    if (!vector_finite(jac, n))
         return pareto_fail(err, "a task gradient is not finite");
     return 0;
 }
@@ -308,13 +476,6 @@ int explore_begin(explore_state *st, const real *theta, batch_source src, void *
     if (min_norm_weights(3, st->n_params, st->jac_avg, st->alpha_avg, &info) != 0)
         return pareto_fail(err, "the min-norm weights of the initial Jacobian failed");
     return 0;
-}
-
-void damped_hessian_apply(void *ctx, const real *x, real *y)
-{
-    damped_hessian *op = ctx;
-    mlp_hvp_apply(op->hvp, x, y);
-    REAL_AXPY((int)op->n, op->damping, x, 1, y, 1);
 }
 
 int explore_step(explore_state *st, const pareto_config *cfg, int direction, real *theta,
@@ -340,7 +501,7 @@ int explore_step(explore_state *st, const pareto_config *cfg, int direction, rea
         st->alpha_avg[k] = mu * st->alpha_avg[k] + (1.0 - mu) * st->alpha[k];
 
     /* 3. A = H + damping I, H the Hessian of sum_k alpha_avg_k L_k on the HVP batch */
-    mlp_hvp_prepare(st->hvp, theta, hvp_batch, st->alpha_avg);
+    damped_hessian_prepare(&st->hessian, theta, hvp_batch, st->alpha_avg, (real)cfg->damping);
 
     /* 4. solve A x = sum_{k in d} J_avg_k from x0 = mean_k J_avg_k */
     memset(st->rhs, 0, p * sizeof(real));
@@ -350,9 +511,8 @@ int explore_step(explore_state *st, const pareto_config *cfg, int direction, rea
     const real *j0 = st->jac_avg, *j1 = j0 + p, *j2 = j1 + p;
     for (size_t i = 0; i < p; i++)
         st->x[i] = (real)(((double)j0[i] + j1[i] + j2[i]) / 3.0);
-    damped_hessian op = {st->hvp, p, (real)cfg->damping};
     minres_options mopts = {cfg->minres_max_iter, cfg->minres_rtol};
-    *mr = minres_solve(p, damped_hessian_apply, &op, st->rhs, st->x, 1, &mopts, st->work);
+    *mr = minres_solve(p, damped_hessian_apply, &st->hessian, st->rhs, st->x, 1, &mopts, st->work);
     double norm = 0;
     for (size_t i = 0; i < p; i++)
         norm += (double)st->x[i] * st->x[i];
@@ -368,7 +528,7 @@ int explore_step(explore_state *st, const pareto_config *cfg, int direction, rea
 }
 
 int explore_job(const pareto_config *cfg, const census_data *data, int weight_index,
-                int direction, real *theta, result_row *rows, job_progress progress,
+                int direction, real *theta, team *team, result_row *rows, job_progress progress,
                 void *progress_ctx, pareto_error *err)
 {
     mlp_shape shape = mlp_census_shape();
@@ -397,7 +557,7 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
     explore_state st;
     batch_buffer eval_buf;
     memset(&eval_buf, 0, sizeof eval_buf);
-    if (explore_state_init(&st, &shape, max_batch, cfg->hvp_batch, err) != 0) {
+    if (explore_state_init(&st, &shape, max_batch, cfg->hvp_batch, team, err) != 0) {
         train_loader_free(&jac_loader);
         train_loader_free(&hvp_loader);
         return -1;
@@ -423,7 +583,7 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
         /* 6. evaluate */
         result_row *row = &rows[step - 1];
         fill_row_identity(row, weight, weight_index, PHASE_EXPLORE, direction, step);
-        evaluate_test(data, &shape, theta, st.ws, &eval_buf, row->loss, row->acc);
+        evaluate_test(data, &shape, theta, st.ws[0], &eval_buf, row->loss, row->acc);
         for (int k = 0; k < 3; k++)
             row->alpha[k] = st.alpha_avg[k];
         row->minres_iters = mr.iterations;

@@ -15,6 +15,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pareto/census.h"
 #include "pareto/config.h"
@@ -23,6 +24,7 @@
 #include "pareto/mlp.h"
 #include "pareto/store.h"
 #include "pareto/summary.h"
+#include "pareto/team.h"
 
 /* OpenBLAS's own control; declared in its cblas.h, repeated here to not depend on it. */
 void openblas_set_num_threads(int num_threads);
@@ -59,6 +61,7 @@ typedef struct {
     MPI_Request send_req;
     double phase_seconds[2];
     double start_time;
+    team *team;         /* this rank's threads for the blocks of each batch */
 } sweep;
 
 static void job_name(job_id job, char *buf, size_t len)
@@ -246,7 +249,7 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
             int slot = weight_slot(s, job.weight_index);
             memcpy(theta, s->networks + (size_t)slot * s->n_params, s->n_params * sizeof(real));
             status = explore_job(&s->cfg, &s->data, job.weight_index, job.direction, theta,
-                                 rows, on_progress, &pc, &err);
+                                 s->team, rows, on_progress, &pc, &err);
         }
         if (status != 0)
             fail_job(s, job, err.msg);
@@ -268,17 +271,38 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
 
 /* --- setup ----------------------------------------------------------------------------- */
 
-static void choose_threads(const sweep *s)
+/* The threads of a rank split each Jacobian and HVP batch into blocks (see jobs.h); OpenBLAS
+ * itself stays on one thread, since threads inside products this small cost more than they
+ * give. Without a 'threads' key a rank under MPI uses one thread (the ranks share the cores)
+ * and a process on its own uses the cores, up to JOBS_SHARDS. */
+static void choose_threads(sweep *s)
 {
+    openblas_set_num_threads(1);
     int threads = s->cfg.threads;
-    if (threads == 0 && (s->size > 1 || s->opts->under_launcher))
-        threads = 1; /* ranks share the node's cores */
-    if (threads > 0)
-        openblas_set_num_threads(threads);
+    const char *why = "from the config";
+    if (threads == 0 && (s->size > 1 || s->opts->under_launcher)) {
+        threads = 1;
+        why = "one per MPI rank";
+    } else if (threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 1 ? (int)(cores < JOBS_SHARDS ? cores : JOBS_SHARDS) : 1;
+        why = "the cores of this machine";
+    }
+    if (threads > JOBS_SHARDS) {
+        if (s->rank == 0)
+            log_info("threads: %d asked for, %d used: a batch is cut into %d blocks", threads,
+                     JOBS_SHARDS, JOBS_SHARDS);
+        threads = JOBS_SHARDS;
+    }
+    pareto_error err;
+    s->team = team_new(threads, &err);
+    if (!s->team) {
+        log_warn("rank %d: %s; going on with one thread", s->rank, err.msg);
+        s->team = team_new(1, &err);
+        threads = 1;
+    }
     if (s->rank == 0)
-        log_info("OpenBLAS threads per rank: %d (%s)", openblas_get_num_threads(),
-                 s->cfg.threads ? "from the config" : threads ? "one per MPI rank"
-                                                             : "all cores");
+        log_info("threads per rank: %d (%s; OpenBLAS 1)", threads, why);
 }
 
 static void bcast_split(census_split *split, int rank)
@@ -538,6 +562,7 @@ finish:
     free(theta0);
     free(s.networks);
     free(s.weights);
+    team_free(s.team);
     census_free(&s.data);
     return status;
 }

@@ -18,8 +18,21 @@
 #include "pareto/minres.h"
 #include "pareto/mlp.h"
 #include "pareto/results.h"
+#include "pareto/team.h"
 
 /* --- the units the jobs are made of, public for tests and benchmarks ------------------ */
+
+/*
+ * Every Jacobian batch and every HVP batch is cut into JOBS_SHARDS blocks of consecutive rows.
+ * Each block's contribution (its share of the batch mean) is computed on its own, and the
+ * contributions are added in block order, so a team of 1 or JOBS_SHARDS threads gives the
+ * same bits: the number of threads never changes a result. Threads beyond JOBS_SHARDS would
+ * have no block to run; a process uses at most this many.
+ */
+#define JOBS_SHARDS 2
+
+/* Rows of block s of a batch of n rows: [first, first + count). */
+void shard_rows(int n, int s, int *first, int *count);
 
 /* Room for one batch of sparse rows, in the layout the network reads. */
 typedef struct {
@@ -73,21 +86,44 @@ void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
 /* Supplies the next batch of a stream of batches. */
 typedef const sparse_batch *(*batch_source)(void *ctx);
 
-/* The operator of the exploration's linear system, y = (H + damping I) x, with H from a
- * prepared mlp_hvp; a minres_matvec with ctx a damped_hessian. */
+/*
+ * The operator of the exploration's linear system, y = (H + damping I) x, with H the Hessian
+ * of sum_k alpha_k L_k on one batch; a minres_matvec with ctx a damped_hessian. The batch is
+ * cut into JOBS_SHARDS blocks (see above): block s holds n_s of the n rows, contributes
+ * H_s x with H_s the Hessian of (n_s / n) sum_k alpha_k L_k on its rows, and the blocks run on
+ * the team's threads.
+ */
 typedef struct {
-    mlp_hvp *hvp;
-    size_t n;
+    team *team;                       /* not owned; NULL runs the blocks in order */
+    size_t n;                         /* parameters */
+    int tasks;
     real damping;
+    int max_batch;
+    int block_rows[JOBS_SHARDS];      /* rows of each block of the prepared batch */
+    mlp_hvp *block[JOBS_SHARDS];
+    real *block_hv[JOBS_SHARDS];      /* H_s x; block 0 writes straight into y */
+    const real *x;                    /* the vectors of the product under way */
+    real *y;
 } damped_hessian;
+
+int damped_hessian_init(damped_hessian *op, const mlp_shape *shape, int max_batch, team *team,
+                        pareto_error *err);
+void damped_hessian_free(damped_hessian *op);
+/* Forward and first-order backward pass of the batch, once for every product that follows;
+ * the batch's arrays and theta must stay alive meanwhile. batch->n <= max_batch. */
+void damped_hessian_prepare(damped_hessian *op, const real *theta, const sparse_batch *batch,
+                            const double *alpha, real damping);
 void damped_hessian_apply(void *ctx, const real *x, real *y);
 
 /* What an exploration carries from step to step, and its scratch. */
 typedef struct {
     mlp_shape shape;
     size_t n_params;
-    mlp_workspace *ws;       /* for the Jacobian batches (and the test set) */
-    mlp_hvp *hvp;
+    team *team;              /* not owned; may be NULL */
+    mlp_workspace *ws[JOBS_SHARDS]; /* one per block of a Jacobian batch; ws[0] also serves
+                                       the test set */
+    real *jac_block;         /* (JOBS_SHARDS - 1, 3, P) the sums of blocks 1.. */
+    damped_hessian hessian;
     real *jac;               /* (3, P) this step's per-task gradients J */
     real *jac_avg;           /* (3, P) their running average J_avg */
     real *rhs, *x, *work;    /* MINRES right-hand side, solution, scratch */
@@ -96,8 +132,13 @@ typedef struct {
 } explore_state;
 
 int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
-                       int hvp_batch, pareto_error *err);
+                       int hvp_batch, team *team, pareto_error *err);
 void explore_state_free(explore_state *st);
+
+/* jac (3, P) = per-task gradients averaged over the next n_batches batches of src, the blocks
+ * of each batch on the state's team. */
+int jacobian_average(explore_state *st, const real *theta, batch_source src, void *ctx,
+                     int n_batches, real *jac, pareto_error *err);
 
 /* J_avg <- per-task gradients averaged over n_batches batches of src; alpha_avg <- the
  * min-norm weights of J_avg. */
@@ -127,9 +168,9 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
             result_row *rows, job_progress progress, void *progress_ctx, pareto_error *err);
 
 /* rows has cfg->explore_steps entries. theta holds SGD job i's network on entry and the last
- * step's network on exit. */
+ * step's network on exit. team (may be NULL) runs the blocks of each batch. */
 int explore_job(const pareto_config *cfg, const census_data *data, int weight_index,
-                int direction, real *theta, result_row *rows, job_progress progress,
+                int direction, real *theta, team *team, result_row *rows, job_progress progress,
                 void *progress_ctx, pareto_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef PARETO_SPARSE_H
 #define PARETO_SPARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -16,5 +17,16 @@ typedef struct {
     const float *val;       /* (n, nnz) values */
     const uint8_t *labels;  /* (n, tasks) class of each task, 0 or 1 */
 } sparse_batch;
+
+/* Rows first..first+count-1 of b, without copying; tasks is the number of labels per row. */
+static inline sparse_batch sparse_rows(const sparse_batch *b, int first, int count, int tasks)
+{
+    sparse_batch rows = *b;
+    rows.n = count;
+    rows.idx += (size_t)first * b->nnz;
+    rows.val += (size_t)first * b->nnz;
+    rows.labels += (size_t)first * tasks;
+    return rows;
+}
 
 #endif

@@ -217,12 +217,14 @@ int main(int argc, char **argv)
     batch_buffer hvp_batch;
     gather(&data, next_rows, HVP_BATCH, &hvp_batch);
     next_rows += HVP_BATCH;
-    mlp_hvp *hvp = mlp_hvp_new(&shape, HVP_BATCH);
-    if (!hvp)
-        die("out of memory for the HVP workspace");
+    /* The operator and the exploration run on a team of JOBS_SHARDS threads, as a process on
+     * its own does. */
+    team *team = team_new(JOBS_SHARDS, &err);
+    damped_hessian op;
+    if (!team || damped_hessian_init(&op, &shape, HVP_BATCH, team, &err) != 0)
+        die("%s", err.msg);
     const double alpha_b[3] = {0.2, 0.3, 0.5};
-    mlp_hvp_prepare(hvp, theta0, &hvp_batch.view, alpha_b);
-    damped_hessian op = {hvp, p, (real)cfg.damping};
+    damped_hessian_prepare(&op, theta0, &hvp_batch.view, alpha_b, (real)cfg.damping);
     real *vs = xmalloc(N_HVP_VECTORS * p * sizeof(real));
     real *hvs = xmalloc(N_HVP_VECTORS * p * sizeof(real));
     for (size_t i = 0; i < N_HVP_VECTORS * p; i++)
@@ -238,7 +240,7 @@ int main(int argc, char **argv)
      * the (c) weights on the (b) batch and J the (a) gradients: once with a few iterations
      * (where float32 iterates of two implementations still agree closely) and once with the
      * paper's limit. */
-    mlp_hvp_prepare(hvp, theta0, &hvp_batch.view, alpha_c);
+    damped_hessian_prepare(&op, theta0, &hvp_batch.view, alpha_c, (real)cfg.damping);
     real *rhs = xmalloc(p * sizeof(real)), *x0 = xmalloc(p * sizeof(real));
     real *x = xmalloc(p * sizeof(real));
     real *work = xmalloc(minres_work_size(p) * sizeof(real));
@@ -279,7 +281,7 @@ int main(int argc, char **argv)
     next_rows += HVP_BATCH;
     put_batch(f, "e_hvp", &step_hvp_batch.view);
     explore_state st;
-    if (explore_state_init(&st, &shape, JAC_BATCH, HVP_BATCH, &err) != 0)
+    if (explore_state_init(&st, &shape, JAC_BATCH, HVP_BATCH, team, &err) != 0)
         die("%s", err.msg);
     real *theta = xmalloc(p * sizeof(real));
     int32_t e_iters[2], e_stops[2];
@@ -343,7 +345,8 @@ int main(int argc, char **argv)
            minres_stop_name((minres_stop)e_stops[1]));
 
     explore_state_free(&st);
-    mlp_hvp_free(hvp);
+    damped_hessian_free(&op);
+    team_free(team);
     mlp_workspace_free(ws);
     batch_buffer_free(&jac_batch);
     batch_buffer_free(&hvp_batch);

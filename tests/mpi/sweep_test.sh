@@ -1,6 +1,7 @@
 #!/bin/sh
 # The MPI sweep end to end on the smoke config.
-#   sweep_test.sh BINARY SOURCE_DIR determinism   -n 1, 2, 3, 4 give the same CSV
+#   sweep_test.sh BINARY SOURCE_DIR determinism   -n 1, 2, 3, 4, and one process on 2 threads,
+#                                                 give the same CSV
 #   sweep_test.sh BINARY SOURCE_DIR resume        a run killed after some jobs, then resumed,
 #                                                 gives the CSV of an uninterrupted run
 #   sweep_test.sh BINARY SOURCE_DIR bad-input     a config error and a missing data file under
@@ -45,7 +46,17 @@ determinism)
         cmp "$work/n1.cmp" "$work/n$n.cmp" || { diff "$work/n1.cmp" "$work/n$n.cmp" | head;
                                               fail "-n $n differs from -n 1"; }
     done
-    echo "PASS: -n 1, 2, 3, 4 wrote identical CSVs ($rows lines)"
+    # One process without mpirun, on JOBS_SHARDS = 2 threads: the blocks of each batch run in
+    # parallel, and must give the bits of the one-thread ranks.
+    config=$(config_for threads2)
+    echo "threads: 2" >> "$config"
+    start=$(date +%s)
+    "$binary" "$config" --quiet || fail "the single process on 2 threads exited with $?"
+    echo "one process, 2 threads: $(($(date +%s) - start)) s"
+    strip_wall "$work/threads2/smoke.csv" > "$work/threads2.cmp"
+    cmp "$work/n1.cmp" "$work/threads2.cmp" || { diff "$work/n1.cmp" "$work/threads2.cmp" | head;
+                                                fail "2 threads differ from -n 1"; }
+    echo "PASS: -n 1, 2, 3, 4 and one process on 2 threads wrote identical CSVs ($rows lines)"
     ;;
 resume)
     run 2 clean || fail "the uninterrupted run exited with $?"
