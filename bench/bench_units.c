@@ -35,7 +35,6 @@
 #include "pareto/rng.h"
 
 #define MAX_REPEATS 100
-#define EVAL_CHUNK 1024
 #define BENCH_DIRECTION 3 /* "011": the right-hand side sums the Jacobian rows of tasks 2, 3 */
 
 static void die(const char *what, const char *msg)
@@ -155,13 +154,13 @@ typedef struct {
     size_t p;
     flop_model fm;
     mlp_workspace *ws;
-    batch_buffer eval_buf;
+    test_evaluator ev;
 } bench_ctx;
 
 /* The test pass: every test row through the network in chunks; returns the FLOPs. */
 static double test_pass(bench_ctx *b, const real *theta, double *loss, double *acc)
 {
-    evaluate_test(b->data, &b->shape, theta, b->ws, &b->eval_buf, loss, acc);
+    evaluate_test(&b->ev, theta, loss, acc);
     return flops_forward(&b->fm, b->data->test.n_rows);
 }
 
@@ -290,14 +289,13 @@ int main(int argc, char **argv)
     b.shape = mlp_census_shape();
     b.p = mlp_num_params(&b.shape);
     b.fm = (flop_model){CENSUS_NNZ, b.shape.h1, b.shape.h2, 2 * b.shape.tasks, b.shape.tasks};
-    b.ws = mlp_workspace_new(&b.shape, EVAL_CHUNK > cfg.sgd_batch_size ? EVAL_CHUNK
-                                                                       : cfg.sgd_batch_size);
-    if (!b.ws || batch_buffer_init(&b.eval_buf, EVAL_CHUNK, &err) != 0)
+    b.ws = mlp_workspace_new(&b.shape, cfg.sgd_batch_size);
+    if (!b.ws || test_evaluator_init(&b.ev, &data, &b.shape, team, &err) != 0)
         die("workspace", "out of memory");
     size_t p = b.p;
 
     printf("bench_units: config %s, threads %d (Jacobian and HVP batches in %d blocks; SGD "
-           "and test pass on one thread; OpenBLAS %d), repeats %d\n", config_path, team_size,
+           "steps on one thread; OpenBLAS %d), repeats %d\n", config_path, team_size,
            JOBS_SHARDS, openblas_get_num_threads(), repeats);
     printf("data: %d train rows, %d test rows, %d features (loaded in %.2f s); "
            "network %zu parameters\n", data.train.n_rows, data.test.n_rows, data.n_features,
@@ -342,7 +340,7 @@ int main(int argc, char **argv)
     snprintf(units[U_SGD].note, sizeof units[U_SGD].note, "%d batches of %d + test pass",
              sgd_ld.batches_per_epoch, cfg.sgd_batch_size);
     snprintf(units[U_TEST].note, sizeof units[U_TEST].note, "%d rows, chunks of %d",
-             data.test.n_rows, EVAL_CHUNK);
+             data.test.n_rows, TEST_CHUNK);
 
     /* jacobian_quarter and minres_solve: the pieces of one exploration step. */
     train_loader jac_ld, hvp_ld;
@@ -481,7 +479,7 @@ int main(int argc, char **argv)
     free(theta);
     free(velocity);
     free(grad);
-    batch_buffer_free(&b.eval_buf);
+    test_evaluator_free(&b.ev);
     mlp_workspace_free(b.ws);
     census_free(&data);
     return 0;

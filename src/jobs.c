@@ -12,7 +12,6 @@
 #include "pareto/min_norm.h"
 #include "pareto/minres.h"
 
-#define EVAL_CHUNK 1024
 #define PI 3.14159265358979323846
 
 /* --- batches --------------------------------------------------------------------------- */
@@ -100,18 +99,76 @@ const sparse_batch *train_loader_next(void *ctx)
 
 /* --- evaluation ------------------------------------------------------------------------ */
 
-void evaluate_test(const census_data *data, const mlp_shape *shape, const real *theta,
-                   mlp_workspace *ws, batch_buffer *buf, double *loss, double *acc)
+int test_evaluator_init(test_evaluator *ev, const census_data *data, const mlp_shape *shape,
+                        team *team, pareto_error *err)
 {
-    double loss_sum[CENSUS_TASKS] = {0};
-    long correct[CENSUS_TASKS] = {0};
-    int n = data->test.n_rows, chunk = buf->capacity;
-    for (int first = 0; first < n; first += chunk) {
-        int count = n - first < chunk ? n - first : chunk;
-        batch_gather(data, &data->test, NULL, first, count, buf);
-        mlp_evaluate(shape, theta, &buf->view, ws, loss_sum, correct);
+    memset(ev, 0, sizeof *ev);
+    ev->team = team;
+    ev->data = data;
+    ev->shape = *shape;
+    ev->workers = team_threads(team) < JOBS_SHARDS ? team_threads(team) : JOBS_SHARDS;
+    size_t terms = (size_t)data->test.n_rows * shape->tasks;
+    ev->row_loss = pareto_malloc((terms ? terms : 1) * sizeof *ev->row_loss, "test losses", err);
+    ev->row_correct = pareto_malloc(terms ? terms : 1, "test predictions", err);
+    if (!ev->row_loss || !ev->row_correct) {
+        test_evaluator_free(ev);
+        return -1;
     }
-    for (int k = 0; k < CENSUS_TASKS; k++) {
+    for (int w = 0; w < ev->workers; w++) {
+        ev->ws[w] = mlp_workspace_new(shape, TEST_CHUNK);
+        if (!ev->ws[w]) {
+            test_evaluator_free(ev);
+            return pareto_fail(err, "out of memory for the test pass workspace");
+        }
+        if (batch_buffer_init(&ev->buf[w], TEST_CHUNK, err) != 0) {
+            test_evaluator_free(ev);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void test_evaluator_free(test_evaluator *ev)
+{
+    for (int w = 0; w < JOBS_SHARDS; w++) {
+        mlp_workspace_free(ev->ws[w]);
+        batch_buffer_free(&ev->buf[w]);
+    }
+    free(ev->row_loss);
+    free(ev->row_correct);
+    memset(ev, 0, sizeof *ev);
+}
+
+/* Thread w: the per-row losses of chunks w, w + workers, ... */
+static void test_chunks(void *ctx, int w)
+{
+    test_evaluator *ev = ctx;
+    const census_data *data = ev->data;
+    int n = data->test.n_rows, tasks = ev->shape.tasks;
+    for (int first = w * TEST_CHUNK; first < n; first += ev->workers * TEST_CHUNK) {
+        int count = n - first < TEST_CHUNK ? n - first : TEST_CHUNK;
+        batch_gather(data, &data->test, NULL, first, count, &ev->buf[w]);
+        mlp_row_losses(&ev->shape, ev->theta, &ev->buf[w].view, ev->ws[w],
+                       ev->row_loss + (size_t)first * tasks,
+                       ev->row_correct + (size_t)first * tasks);
+    }
+}
+
+void evaluate_test(test_evaluator *ev, const real *theta, double *loss, double *acc)
+{
+    int n = ev->data->test.n_rows, tasks = ev->shape.tasks;
+    ev->theta = theta;
+    team_run(ev->team, ev->workers, test_chunks, ev);
+
+    double loss_sum[MLP_MAX_TASKS] = {0};
+    long correct[MLP_MAX_TASKS] = {0};
+    for (size_t i = 0; i < (size_t)n; i++) {
+        for (int k = 0; k < tasks; k++) {
+            loss_sum[k] += ev->row_loss[i * tasks + k];
+            correct[k] += ev->row_correct[i * tasks + k];
+        }
+    }
+    for (int k = 0; k < tasks; k++) {
         loss[k] = loss_sum[k] / n;
         acc[k] = (double)correct[k] / n;
     }
@@ -191,7 +248,8 @@ void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
 }
 
 int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index, real *theta,
-            result_row *rows, job_progress progress, void *progress_ctx, pareto_error *err)
+            team *team, result_row *rows, job_progress progress, void *progress_ctx,
+            pareto_error *err)
 {
     mlp_shape shape = mlp_census_shape();
     size_t p = mlp_num_params(&shape);
@@ -204,16 +262,15 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     train_loader ld;
     if (train_loader_init(&ld, data, cfg->sgd_batch_size, rng, err) != 0)
         return -1;
-    int max_batch = cfg->sgd_batch_size > EVAL_CHUNK ? cfg->sgd_batch_size : EVAL_CHUNK;
-    mlp_workspace *ws = mlp_workspace_new(&shape, max_batch);
+    mlp_workspace *ws = mlp_workspace_new(&shape, cfg->sgd_batch_size);
     real *grad = pareto_malloc(p * sizeof(real), "gradient", err);
     real *velocity = pareto_calloc(p, sizeof(real), "momentum buffer", err);
-    batch_buffer eval_buf;
-    memset(&eval_buf, 0, sizeof eval_buf);
+    test_evaluator ev;
+    memset(&ev, 0, sizeof ev);
     int status = -1;
     if (!ws)
         pareto_fail(err, "out of memory for the network workspace");
-    if (!ws || !grad || !velocity || batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0)
+    if (!ws || !grad || !velocity || test_evaluator_init(&ev, data, &shape, team, err) != 0)
         goto done;
 
     /* Cosine annealing over every batch of every epoch, stepped after each batch. */
@@ -226,7 +283,7 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
 
         result_row *row = &rows[epoch - 1];
         fill_row_identity(row, weight, weight_index, PHASE_SGD, 0, epoch);
-        evaluate_test(data, &shape, theta, ws, &eval_buf, row->loss, row->acc);
+        evaluate_test(&ev, theta, row->loss, row->acc);
         row->wall_s = wall_seconds() - start;
         if (!all_finite(row->loss, 3)) {
             pareto_fail(err, "SGD job w%d: test loss is not finite after epoch %d "
@@ -239,7 +296,7 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     }
     status = 0;
 done:
-    batch_buffer_free(&eval_buf);
+    test_evaluator_free(&ev);
     free(grad);
     free(velocity);
     mlp_workspace_free(ws);
@@ -553,16 +610,15 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
         return -1;
     }
     int status = -1, step = 0;
-    int max_batch = cfg->sgd_batch_size > EVAL_CHUNK ? cfg->sgd_batch_size : EVAL_CHUNK;
     explore_state st;
-    batch_buffer eval_buf;
-    memset(&eval_buf, 0, sizeof eval_buf);
-    if (explore_state_init(&st, &shape, max_batch, cfg->hvp_batch, team, err) != 0) {
+    test_evaluator ev;
+    memset(&ev, 0, sizeof ev);
+    if (explore_state_init(&st, &shape, cfg->sgd_batch_size, cfg->hvp_batch, team, err) != 0) {
         train_loader_free(&jac_loader);
         train_loader_free(&hvp_loader);
         return -1;
     }
-    if (batch_buffer_init(&eval_buf, EVAL_CHUNK, err) != 0)
+    if (test_evaluator_init(&ev, data, &shape, team, err) != 0)
         goto done;
 
     /* The momentum buffers start from one full pass of the Jacobian loader. */
@@ -583,7 +639,7 @@ int explore_job(const pareto_config *cfg, const census_data *data, int weight_in
         /* 6. evaluate */
         result_row *row = &rows[step - 1];
         fill_row_identity(row, weight, weight_index, PHASE_EXPLORE, direction, step);
-        evaluate_test(data, &shape, theta, st.ws[0], &eval_buf, row->loss, row->acc);
+        evaluate_test(&ev, theta, row->loss, row->acc);
         for (int k = 0; k < 3; k++)
             row->alpha[k] = st.alpha_avg[k];
         row->minres_iters = mr.iterations;
@@ -606,7 +662,7 @@ fail:
                     step ? "step" : "before step", step ? step : 1, inner.msg);
     }
 done:
-    batch_buffer_free(&eval_buf);
+    test_evaluator_free(&ev);
     explore_state_free(&st);
     train_loader_free(&jac_loader);
     train_loader_free(&hvp_loader);

@@ -31,8 +31,9 @@ static const char usage[] =
     "  --progress    also print 'PROGRESS jobs_done=.. jobs_total=.. eta_s=..' lines on stdout\n"
     "  --help        this text\n"
     "\n"
-    "Threads: OpenBLAS uses one thread per rank under MPI and all cores in a single process,\n"
-    "unless the config's 'threads' key says otherwise.\n"
+    "Threads: one per rank under MPI; a single process uses up to 2 (one per core), which\n"
+    "split each Jacobian and HVP batch in two; the config's 'threads' key overrides this.\n"
+    "The thread count never changes a result.\n"
     "Exit status: 0 when the CSV was written; 1 on any error (nothing partial is left at the\n"
     "CSV path); 2 on a command-line error.\n";
 

@@ -266,10 +266,10 @@ static void forward(const mlp_shape *s, const real *theta, const sparse_batch *x
 }
 
 /* Replaces each head's two logits by softmax probabilities; adds each task's summed
- * cross-entropy to loss_sum and its count of correct predictions to correct (either may be
- * NULL). */
+ * cross-entropy to loss_sum and its count of correct predictions to correct, and/or stores
+ * them per row in row_loss and row_correct (n, tasks) (any of the four may be NULL). */
 static void softmax_heads(int n, int tasks, real *o, const uint8_t *labels, double *loss_sum,
-                          long *correct)
+                          long *correct, double *row_loss, uint8_t *row_correct)
 {
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < tasks; k++) {
@@ -278,10 +278,16 @@ static void softmax_heads(int n, int tasks, real *o, const uint8_t *labels, doub
             double z0 = z[0], z1 = z[1];
             double m = z0 > z1 ? z0 : z1;
             double lse = m + log(exp(z0 - m) + exp(z1 - m));
+            double loss = lse - (y ? z1 : z0);
+            int hit = ((z1 > z0) ? 1 : 0) == y;
             if (loss_sum)
-                loss_sum[k] += lse - (y ? z1 : z0);
+                loss_sum[k] += loss;
             if (correct)
-                correct[k] += ((z1 > z0) ? 1 : 0) == y;
+                correct[k] += hit;
+            if (row_loss)
+                row_loss[(size_t)i * tasks + k] = loss;
+            if (row_correct)
+                row_correct[(size_t)i * tasks + k] = (uint8_t)hit;
             z[0] = (real)exp(z0 - lse);
             z[1] = (real)exp(z1 - lse);
         }
@@ -309,7 +315,14 @@ void mlp_evaluate(const mlp_shape *s, const real *theta, const sparse_batch *bat
                   mlp_workspace *ws, double *loss_sum, long *correct)
 {
     forward(s, theta, batch, ws);
-    softmax_heads(batch->n, s->tasks, ws->o, batch->labels, loss_sum, correct);
+    softmax_heads(batch->n, s->tasks, ws->o, batch->labels, loss_sum, correct, NULL, NULL);
+}
+
+void mlp_row_losses(const mlp_shape *s, const real *theta, const sparse_batch *batch,
+                    mlp_workspace *ws, double *loss, uint8_t *correct)
+{
+    forward(s, theta, batch, ws);
+    softmax_heads(batch->n, s->tasks, ws->o, batch->labels, NULL, NULL, loss, correct);
 }
 
 void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch *batch,
@@ -320,7 +333,7 @@ void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch
     double loss_sum[MLP_MAX_TASKS] = {0};
 
     forward(s, theta, batch, ws);
-    softmax_heads(n, s->tasks, ws->o, batch->labels, loss_sum, NULL);
+    softmax_heads(n, s->tasks, ws->o, batch->labels, loss_sum, NULL, NULL, NULL);
     if (loss)
         for (int k = 0; k < s->tasks; k++)
             loss[k] = loss_sum[k] / n;
@@ -362,7 +375,7 @@ void mlp_task_grads_add(const mlp_shape *s, const real *theta, const sparse_batc
         ones[k] = 1.0;
 
     forward(s, theta, batch, ws);
-    softmax_heads(n, tasks, ws->o, batch->labels, NULL, NULL);
+    softmax_heads(n, tasks, ws->o, batch->labels, NULL, NULL, NULL, NULL);
     /* G holds every task's unweighted dL_k/dO; task k only touches its own two columns. */
     logit_grad(n, tasks, ws->o, batch->labels, ones, ws->g);
 
@@ -471,7 +484,7 @@ void mlp_hvp_prepare(mlp_hvp *h, const real *theta, const sparse_batch *batch,
     /* The forward pass and the first-order backward pass of sum_k alpha_k L_k; every product
      * H v below is linear in these. */
     forward(s, theta, batch, ws);
-    softmax_heads(n, s->tasks, ws->o, batch->labels, NULL, NULL);
+    softmax_heads(n, s->tasks, ws->o, batch->labels, NULL, NULL, NULL, NULL);
     logit_grad(n, s->tasks, ws->o, batch->labels, alpha, ws->g);
     REAL_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, n, s->h2, out, 1, ws->g, out,
               theta + l.w3, out, 0, ws->d2, s->h2);

@@ -243,8 +243,8 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
         int status;
         if (job.direction == 0) {
             memcpy(theta, theta0, s->n_params * sizeof(real));
-            status = sgd_job(&s->cfg, &s->data, job.weight_index, theta, rows, on_progress, &pc,
-                             &err);
+            status = sgd_job(&s->cfg, &s->data, job.weight_index, theta, s->team, rows,
+                             on_progress, &pc, &err);
         } else {
             int slot = weight_slot(s, job.weight_index);
             memcpy(theta, s->networks + (size_t)slot * s->n_params, s->n_params * sizeof(real));

@@ -8,7 +8,7 @@
  *
  * 1. The threads never change a bit: a team of 1 thread and a team of JOBS_SHARDS threads give
  *    identical results (memcmp), since each block writes its own buffer and the buffers are
- *    added in block order.
+ *    added in block order. The same holds for the test pass, split by chunks.
  * 2. Blocking computes the same thing as the whole batch at once (mlp_hvp_apply and
  *    mlp_task_grads_add, whose derivatives test_mlp checks against finite differences): the
  *    mean over the batch is the n_s / n weighted sum of the block means. In float32 the two
@@ -239,6 +239,85 @@ static void test_blocked_jacobian_of_odd_batches_weights_unequal_blocks(void **s
     check_jacobian_blocks(*state, 33, 5);
 }
 
+/* --- the test pass ------------------------------------------------------------------------ */
+
+/* A test split of `rows` rows copied from the fixture's, in the loader's layout. */
+static census_data synthetic_census(fixture *f, int rows)
+{
+    census_data d;
+    memset(&d, 0, sizeof d);
+    d.n_features = CENSUS_FEATURES;
+    for (int c = 0; c < CENSUS_CONTINUOUS; c++)
+        d.cont_feature[c] = (uint16_t)(448 + c);
+    census_split *t = &d.test;
+    t->n_rows = rows;
+    t->onehot = malloc((size_t)rows * CENSUS_CATEGORICAL * sizeof *t->onehot);
+    t->cont = malloc((size_t)rows * CENSUS_CONTINUOUS * sizeof *t->cont);
+    t->labels = malloc((size_t)rows * CENSUS_TASKS);
+    for (int n = 0; n < rows; n++) {
+        int src = n % MAX_ROWS;
+        for (int j = 0; j < CENSUS_CATEGORICAL; j++)
+            t->onehot[n * CENSUS_CATEGORICAL + j] = f->idx[src * NNZ + j];
+        for (int j = 0; j < CENSUS_CONTINUOUS; j++)
+            t->cont[n * CENSUS_CONTINUOUS + j] = f->val[src * NNZ + 32 + j];
+        memcpy(t->labels + n * CENSUS_TASKS, f->labels + src * 3, 3);
+    }
+    return d;
+}
+
+static void run_test_pass(census_data *d, fixture *f, int threads, double *loss, double *acc)
+{
+    pareto_error err;
+    team *t = team_new(threads, &err);
+    assert_non_null(t);
+    test_evaluator ev;
+    assert_int_equal(test_evaluator_init(&ev, d, &f->shape, t, &err), 0);
+    evaluate_test(&ev, f->theta, loss, acc);
+    test_evaluator_free(&ev);
+    team_free(t);
+}
+
+/* 2 1/2 chunks of rows: both threads get work, and the last chunk is partial. */
+static void test_test_pass_is_the_same_on_any_thread_count_and_matches_one_batch(void **state)
+{
+    fixture *f = *state;
+    int rows = 2 * TEST_CHUNK + TEST_CHUNK / 2;
+    census_data d = synthetic_census(f, rows);
+    double loss1[3], acc1[3], loss2[3], acc2[3];
+    run_test_pass(&d, f, 1, loss1, acc1);
+    run_test_pass(&d, f, JOBS_SHARDS, loss2, acc2);
+    assert_memory_equal(loss1, loss2, sizeof loss1);
+    assert_memory_equal(acc1, acc2, sizeof acc1);
+
+    /* The same rows as one batch through mlp_evaluate. The products of a batch of another
+     * height may round the float32 logits differently (OpenBLAS picks its kernels by shape),
+     * so the mean losses agree to float32 precision: a relative 1e-6 is 16 u, while a chunk
+     * counted twice or left out moves the mean by 1e-2 or more. */
+    uint16_t *idx = malloc((size_t)rows * NNZ * sizeof *idx);
+    float *val = malloc((size_t)rows * NNZ * sizeof *val);
+    for (int n = 0; n < rows; n++) {
+        memcpy(idx + n * NNZ, f->idx + (n % MAX_ROWS) * NNZ, NNZ * sizeof *idx);
+        memcpy(val + n * NNZ, f->val + (n % MAX_ROWS) * NNZ, NNZ * sizeof *val);
+    }
+    sparse_batch all = {rows, NNZ, idx, val, d.test.labels};
+    mlp_workspace *ws = mlp_workspace_new(&f->shape, rows);
+    double loss_sum[3] = {0};
+    long correct[3] = {0};
+    mlp_evaluate(&f->shape, f->theta, &all, ws, loss_sum, correct);
+    for (int k = 0; k < 3; k++) {
+        double rel = fabs(loss1[k] - loss_sum[k] / rows) / loss1[k];
+        print_message("task %d: test loss %.6f (one batch: relative difference %.1e), accuracy "
+                      "%.4f (one batch %.4f)\n", k + 1, loss1[k], rel, acc1[k],
+                      (double)correct[k] / rows);
+        assert_true(rel <= 1e-6);
+        assert_true(fabs(acc1[k] - (double)correct[k] / rows) <= 1.0 / rows);
+    }
+    mlp_workspace_free(ws);
+    free(idx);
+    free(val);
+    census_free(&d);
+}
+
 /* --- the team itself --------------------------------------------------------------------- */
 
 typedef struct {
@@ -292,6 +371,9 @@ int main(void)
             test_blocked_jacobian_matches_whole_batches_on_any_thread_count, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_blocked_jacobian_of_odd_batches_weights_unequal_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_test_pass_is_the_same_on_any_thread_count_and_matches_one_batch, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

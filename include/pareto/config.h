@@ -8,7 +8,7 @@
  *   grid: 5                    # weight vectors: (a,b,c) in {1/(g+1)..g/(g+1)}^3, a+b+c = 1
  *   weights: [0, 4]            # optional: indices into the weight vectors (default: all)
  *   directions: [1, 2, 3, 4, 5, 6]   # 1..6 as 3 bits; [] runs the weighted-sum SGD only
- *   threads: 0                 # OpenBLAS threads per process; 0 = 1 under MPI, all cores alone
+ *   threads: 0                 # threads per process (at most 2); 0 = 1 under MPI, the cores alone
  *   data:    {train: ..., test: ..., max_bad_row_fraction: 0.001}
  *   output:  {dir: results/fig5, csv: fig5.csv}
  *   sgd:     {epochs: 30, batch_size: 256, lr: 0.001, momentum: 0.9}

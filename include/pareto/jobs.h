@@ -69,10 +69,29 @@ void train_loader_free(train_loader *ld);
 /* The next batch (a batch_source: ctx is the train_loader). Valid until the next call. */
 const sparse_batch *train_loader_next(void *ctx);
 
-/* Mean test loss and top-1 accuracy of each task over the whole test split, in chunks of the
- * buffer's capacity (ws must hold that many rows). */
-void evaluate_test(const census_data *data, const mlp_shape *shape, const real *theta,
-                   mlp_workspace *ws, batch_buffer *buf, double *loss, double *acc);
+/*
+ * The test pass: mean loss and top-1 accuracy of each task over the whole test split. The
+ * split is read in chunks of TEST_CHUNK rows, thread w of the team taking chunks w, w + threads,
+ * ...; every row's loss is kept, and the losses are summed in row order afterwards, so the
+ * result is the same bits on any number of threads.
+ */
+#define TEST_CHUNK 1024
+typedef struct {
+    team *team;                       /* not owned; may be NULL */
+    const census_data *data;
+    mlp_shape shape;
+    int workers;                      /* team_threads(team) */
+    mlp_workspace *ws[JOBS_SHARDS];   /* one per thread */
+    batch_buffer buf[JOBS_SHARDS];
+    double *row_loss;                 /* (test rows, tasks) */
+    uint8_t *row_correct;             /* (test rows, tasks) */
+    const real *theta;                /* the network of the pass under way */
+} test_evaluator;
+
+int test_evaluator_init(test_evaluator *ev, const census_data *data, const mlp_shape *shape,
+                        team *team, pareto_error *err);
+void test_evaluator_free(test_evaluator *ev);
+void evaluate_test(test_evaluator *ev, const real *theta, double *loss, double *acc);
 
 /* lr0 (1 + cos(pi t / total)) / 2: PyTorch's CosineAnnealingLR, stepped once per batch. */
 double cosine_lr(double lr0, long t, long total);
@@ -120,8 +139,7 @@ typedef struct {
     mlp_shape shape;
     size_t n_params;
     team *team;              /* not owned; may be NULL */
-    mlp_workspace *ws[JOBS_SHARDS]; /* one per block of a Jacobian batch; ws[0] also serves
-                                       the test set */
+    mlp_workspace *ws[JOBS_SHARDS]; /* one per block of a Jacobian batch */
     real *jac_block;         /* (JOBS_SHARDS - 1, 3, P) the sums of blocks 1.. */
     damped_hessian hessian;
     real *jac;               /* (3, P) this step's per-task gradients J */
@@ -163,9 +181,13 @@ typedef void (*job_progress)(void *ctx, const result_row *row, int done, int tot
 /* The network every SGD job starts from: drawn from the run's seed. */
 void jobs_initial_params(const pareto_config *cfg, const mlp_shape *shape, real *theta);
 
-/* rows has cfg->sgd_epochs entries. theta holds the start on entry and the result on exit. */
+/* rows has cfg->sgd_epochs entries. theta holds the start on entry and the result on exit.
+ * team (may be NULL) runs the test passes; the SGD steps run on the calling thread.
+ * Limitation: cutting each SGD batch into blocks like the exploration's would about halve an
+ * epoch on two threads, but would also change the SGD results in their last bits. */
 int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index, real *theta,
-            result_row *rows, job_progress progress, void *progress_ctx, pareto_error *err);
+            team *team, result_row *rows, job_progress progress, void *progress_ctx,
+            pareto_error *err);
 
 /* rows has cfg->explore_steps entries. theta holds SGD job i's network on entry and the last
  * step's network on exit. team (may be NULL) runs the blocks of each batch. */

@@ -48,6 +48,11 @@ void mlp_workspace_free(mlp_workspace *ws);
 void mlp_evaluate(const mlp_shape *shape, const real *theta, const sparse_batch *batch,
                   mlp_workspace *ws, double *loss_sum, long *correct);
 
+/* Each row's cross-entropy of each task, loss (n, tasks), and whether its top-1 prediction is
+ * right, correct (n, tasks): the terms mlp_evaluate sums, for a caller that sums them itself. */
+void mlp_row_losses(const mlp_shape *shape, const real *theta, const sparse_batch *batch,
+                    mlp_workspace *ws, double *loss, uint8_t *correct);
+
 /* grad = d/dtheta of sum_k weight[k] * L_k on the batch (overwritten); loss[k] = L_k. */
 void mlp_weighted_grad(const mlp_shape *shape, const real *theta, const sparse_batch *batch,
                        const double *weight, mlp_workspace *ws, real *grad, double *loss);
