@@ -153,7 +153,7 @@ typedef struct {
     mlp_shape shape;
     size_t p;
     flop_model fm;
-    mlp_workspace *ws;
+    sgd_workspace sgd;
     test_evaluator ev;
 } bench_ctx;
 
@@ -166,13 +166,13 @@ static double test_pass(bench_ctx *b, const real *theta, double *loss, double *a
 
 /* One epoch of weighted-sum SGD with the cosine schedule over total_steps from step t0. */
 static double sgd_epoch(bench_ctx *b, train_loader *ld, real *theta, real *velocity,
-                        real *grad, const double *weight, long t0, long total_steps)
+                        const double *weight, long t0, long total_steps)
 {
     double flops = 0;
     for (int i = 0; i < ld->batches_per_epoch; i++) {
         const sparse_batch *batch = train_loader_next(ld);
-        sgd_step(&b->shape, theta, velocity, grad, batch, weight,
-                 cosine_lr(b->cfg->sgd_lr, t0 + i, total_steps), b->cfg->sgd_momentum, b->ws);
+        sgd_step(&b->sgd, theta, velocity, batch, weight,
+                 cosine_lr(b->cfg->sgd_lr, t0 + i, total_steps), b->cfg->sgd_momentum);
         flops += flops_weighted_grad(&b->fm, batch->n);
     }
     return flops;
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     /* The library's threads split each Jacobian and HVP batch into blocks; OpenBLAS stays on
      * one thread, as in pareto_mpi. */
     openblas_set_num_threads(1);
-    int team_size = threads < JOBS_SHARDS ? threads : JOBS_SHARDS;
+    int team_size = threads < BATCH_BLOCKS ? threads : BATCH_BLOCKS;
     team *team = team_new(team_size, &err);
     if (!team)
         die("threads", err.msg);
@@ -289,14 +289,14 @@ int main(int argc, char **argv)
     b.shape = mlp_census_shape();
     b.p = mlp_num_params(&b.shape);
     b.fm = (flop_model){CENSUS_NNZ, b.shape.h1, b.shape.h2, 2 * b.shape.tasks, b.shape.tasks};
-    b.ws = mlp_workspace_new(&b.shape, cfg.sgd_batch_size);
-    if (!b.ws || test_evaluator_init(&b.ev, &data, &b.shape, team, &err) != 0)
-        die("workspace", "out of memory");
+    if (sgd_workspace_init(&b.sgd, &b.shape, cfg.sgd_batch_size, team, &err) != 0 ||
+        test_evaluator_init(&b.ev, &data, &b.shape, team, &err) != 0)
+        die("workspace", err.msg);
     size_t p = b.p;
 
-    printf("bench_units: config %s, threads %d (Jacobian and HVP batches in %d blocks; SGD "
-           "steps on one thread; OpenBLAS %d), repeats %d\n", config_path, team_size,
-           JOBS_SHARDS, openblas_get_num_threads(), repeats);
+    printf("bench_units: config %s, threads %d (SGD, Jacobian and HVP batches in %d blocks, "
+           "test pass in chunks; OpenBLAS %d), repeats %d\n", config_path, team_size,
+           BATCH_BLOCKS, openblas_get_num_threads(), repeats);
     printf("data: %d train rows, %d test rows, %d features (loaded in %.2f s); "
            "network %zu parameters\n", data.train.n_rows, data.test.n_rows, data.n_features,
            load_s, p);
@@ -306,13 +306,12 @@ int main(int argc, char **argv)
     real *theta0 = xmalloc(p * sizeof(real), "theta");
     real *theta = xmalloc(p * sizeof(real), "theta");
     real *velocity = xmalloc(p * sizeof(real), "velocity");
-    real *grad = xmalloc(p * sizeof(real), "gradient");
     jobs_initial_params(&cfg, &b.shape, theta0);
     train_loader sgd_ld;
     bench_loader_init(&sgd_ld, &data, cfg.sgd_batch_size, cfg.seed, 1);
     long total_steps = (long)cfg.sgd_epochs * sgd_ld.batches_per_epoch;
     memset(velocity, 0, p * sizeof(real));
-    sgd_epoch(&b, &sgd_ld, theta0, velocity, grad, equal_weight, 0, total_steps);
+    sgd_epoch(&b, &sgd_ld, theta0, velocity, equal_weight, 0, total_steps);
 
     enum { U_SGD, U_TEST, U_JAC_Q, U_SOLVE, U_HVP, U_STEP, U_JAC_FULL, U_JOB, N_UNITS };
     static unit_timing units[N_UNITS];
@@ -329,7 +328,7 @@ int main(int argc, char **argv)
         memcpy(theta, theta0, p * sizeof(real));
         memset(velocity, 0, p * sizeof(real));
         double start = wall_seconds();
-        double flops = sgd_epoch(&b, &sgd_ld, theta, velocity, grad, equal_weight,
+        double flops = sgd_epoch(&b, &sgd_ld, theta, velocity, equal_weight,
                                  sgd_ld.batches_per_epoch, total_steps);
         double mid = wall_seconds();
         double test_flops = test_pass(&b, theta, loss, acc);
@@ -478,9 +477,8 @@ int main(int argc, char **argv)
     free(theta0);
     free(theta);
     free(velocity);
-    free(grad);
     test_evaluator_free(&b.ev);
-    mlp_workspace_free(b.ws);
+    sgd_workspace_free(&b.sgd);
     census_free(&data);
     return 0;
 }

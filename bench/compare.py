@@ -30,7 +30,8 @@ def main():
         t = float(r["median_s"])
         return fmt_seconds(t), "%.1f×" % (t / c_median)
 
-    print("Threads: %s (OpenBLAS in C; torch.set_num_threads and BLAS in PyTorch)." % threads)
+    print("Threads: %s (in C the library's threads, OpenBLAS on one; torch.set_num_threads "
+          "and BLAS in PyTorch)." % threads)
     print()
     print("| unit | C median (min..max) | PyTorch, reference path | ratio "
           "| PyTorch, optimised | ratio | C GFLOP/s |")

@@ -106,7 +106,7 @@ int test_evaluator_init(test_evaluator *ev, const census_data *data, const mlp_s
     ev->team = team;
     ev->data = data;
     ev->shape = *shape;
-    ev->workers = team_threads(team) < JOBS_SHARDS ? team_threads(team) : JOBS_SHARDS;
+    ev->workers = team_threads(team) < BATCH_BLOCKS ? team_threads(team) : BATCH_BLOCKS;
     size_t terms = (size_t)data->test.n_rows * shape->tasks;
     ev->row_loss = pareto_malloc((terms ? terms : 1) * sizeof *ev->row_loss, "test losses", err);
     ev->row_correct = pareto_malloc(terms ? terms : 1, "test predictions", err);
@@ -130,7 +130,7 @@ int test_evaluator_init(test_evaluator *ev, const census_data *data, const mlp_s
 
 void test_evaluator_free(test_evaluator *ev)
 {
-    for (int w = 0; w < JOBS_SHARDS; w++) {
+    for (int w = 0; w < BATCH_BLOCKS; w++) {
         mlp_workspace_free(ev->ws[w]);
         batch_buffer_free(&ev->buf[w]);
     }
@@ -232,19 +232,115 @@ double cosine_lr(double lr0, long t, long total)
     return lr0 * 0.5 * (1.0 + cos(PI * (double)t / (double)total));
 }
 
-void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
-              const sparse_batch *batch, const double *weight, double lr, double momentum,
-              mlp_workspace *ws)
+int sgd_workspace_init(sgd_workspace *sw, const mlp_shape *shape, int batch_size, team *team,
+                       pareto_error *err)
 {
-    size_t p = mlp_num_params(shape);
-    mlp_weighted_grad(shape, theta, batch, weight, ws, grad, NULL);
-
-    /* buf <- mu * buf + g;  theta <- theta - lr * buf */
-    real mu = (real)momentum, step = (real)lr;
-    for (size_t i = 0; i < p; i++) {
-        velocity[i] = mu * velocity[i] + grad[i];
-        theta[i] -= step * velocity[i];
+    memset(sw, 0, sizeof *sw);
+    sw->team = team;
+    sw->shape = *shape;
+    sw->n = mlp_num_params(shape);
+    int block_max = (batch_size + BATCH_BLOCKS - 1) / BATCH_BLOCKS;
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
+        sw->ws[s] = mlp_workspace_new(shape, block_max > 0 ? block_max : 1);
+        if (!sw->ws[s]) {
+            sgd_workspace_free(sw);
+            return pareto_fail(err, "out of memory for the network workspace");
+        }
+        sw->grad[s] = pareto_malloc(sw->n * sizeof(real), "gradient", err);
+        sw->row_grad[s] = pareto_malloc((size_t)shape->h1 * sizeof(real), "gradient row", err);
+        if (!sw->grad[s] || !sw->row_grad[s]) {
+            sgd_workspace_free(sw);
+            return -1;
+        }
     }
+    return 0;
+}
+
+void sgd_workspace_free(sgd_workspace *sw)
+{
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
+        mlp_workspace_free(sw->ws[s]);
+        free(sw->grad[s]);
+        free(sw->row_grad[s]);
+    }
+    memset(sw, 0, sizeof *sw);
+}
+
+static void sgd_grad_block(void *ctx, int s)
+{
+    sgd_workspace *sw = ctx;
+    const sparse_batch *batch = sw->batch;
+    int first, count;
+    batch_block_rows(batch->n, s, &first, &count);
+    if (count == 0) {
+        memset(sw->grad[s], 0, sw->n * sizeof(real)); /* a batch of fewer rows than blocks */
+        return;
+    }
+    /* block s carries n_s / n of the batch mean; its dW1 waits for sgd_update_part */
+    double weight[MLP_MAX_TASKS];
+    for (int k = 0; k < sw->shape.tasks; k++)
+        weight[k] = sw->weight[k] * count / batch->n;
+    sparse_batch rows = batch_rows_view(batch, first, count, sw->shape.tasks);
+    mlp_weighted_grad_upper(&sw->shape, sw->theta, &rows, weight, sw->ws[s], sw->grad[s],
+                            NULL);
+}
+
+/* buf <- mu * buf + g;  theta <- theta - lr * buf, over [lo, hi) */
+static void momentum_update(real *restrict velocity, real *restrict theta,
+                            const real *restrict g, size_t lo, size_t hi, real mu, real lr)
+{
+    for (size_t i = lo; i < hi; i++) {
+        velocity[i] = mu * velocity[i] + g[i];
+        theta[i] -= lr * velocity[i];
+    }
+}
+
+/* Part p updates one range of the first layer's rows (features) and one range of the other
+ * parameters. A row of dW1 is summed over the blocks straight into scratch and applied at
+ * once; the other gradients are added block by block. */
+static void sgd_update_part(void *ctx, int part)
+{
+    sgd_workspace *sw = ctx;
+    mlp_layout l = mlp_layout_of(&sw->shape);
+    int in = sw->shape.in, h1 = sw->shape.h1;
+    real mu = sw->momentum, lr = sw->lr;
+
+    real *row = sw->row_grad[part];
+    int j0 = in * part / BATCH_BLOCKS, j1 = in * (part + 1) / BATCH_BLOCKS;
+    for (int j = j0; j < j1; j++) {
+        size_t at = l.w1 + (size_t)j * h1;
+        mlp_first_layer_grad_row(&sw->shape, sw->active, sw->n_active, j, row);
+        momentum_update(sw->velocity + at, sw->theta + at, row, 0, (size_t)h1, mu, lr);
+    }
+
+    size_t rest = l.total - l.b1;
+    size_t lo = l.b1 + rest * (size_t)part / BATCH_BLOCKS;
+    size_t hi = l.b1 + rest * (size_t)(part + 1) / BATCH_BLOCKS;
+    real *g = sw->grad[0];
+    for (int s = 1; s < BATCH_BLOCKS; s++)
+        for (size_t i = lo; i < hi; i++)
+            g[i] += sw->grad[s][i];
+    momentum_update(sw->velocity, sw->theta, g, lo, hi, mu, lr);
+}
+
+void sgd_step(sgd_workspace *sw, real *theta, real *velocity, const sparse_batch *batch,
+              const double *weight, double lr, double momentum)
+{
+    sw->batch = batch;
+    sw->weight = weight;
+    sw->theta = theta;
+    sw->velocity = velocity;
+    sw->lr = (real)lr;
+    sw->momentum = (real)momentum;
+    sw->n_active = 0;
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
+        int first, count;
+        batch_block_rows(batch->n, s, &first, &count);
+        if (count > 0)
+            sw->active[sw->n_active++] = sw->ws[s];
+    }
+    team_run(sw->team, BATCH_BLOCKS, sgd_grad_block, sw);
+    team_run(sw->team, BATCH_BLOCKS, sgd_update_part, sw);
 }
 
 int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index, real *theta,
@@ -262,15 +358,14 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     train_loader ld;
     if (train_loader_init(&ld, data, cfg->sgd_batch_size, rng, err) != 0)
         return -1;
-    mlp_workspace *ws = mlp_workspace_new(&shape, cfg->sgd_batch_size);
-    real *grad = pareto_malloc(p * sizeof(real), "gradient", err);
-    real *velocity = pareto_calloc(p, sizeof(real), "momentum buffer", err);
+    sgd_workspace sw;
     test_evaluator ev;
+    memset(&sw, 0, sizeof sw);
     memset(&ev, 0, sizeof ev);
+    real *velocity = pareto_calloc(p, sizeof(real), "momentum buffer", err);
     int status = -1;
-    if (!ws)
-        pareto_fail(err, "out of memory for the network workspace");
-    if (!ws || !grad || !velocity || test_evaluator_init(&ev, data, &shape, team, err) != 0)
+    if (!velocity || sgd_workspace_init(&sw, &shape, cfg->sgd_batch_size, team, err) != 0 ||
+        test_evaluator_init(&ev, data, &shape, team, err) != 0)
         goto done;
 
     /* Cosine annealing over every batch of every epoch, stepped after each batch. */
@@ -278,8 +373,8 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     for (int epoch = 1; epoch <= cfg->sgd_epochs; epoch++) {
         double start = wall_seconds();
         for (int b = 0; b < ld.batches_per_epoch; b++, t++)
-            sgd_step(&shape, theta, velocity, grad, train_loader_next(&ld), weight,
-                     cosine_lr(cfg->sgd_lr, t, total_steps), cfg->sgd_momentum, ws);
+            sgd_step(&sw, theta, velocity, train_loader_next(&ld), weight,
+                     cosine_lr(cfg->sgd_lr, t, total_steps), cfg->sgd_momentum);
 
         result_row *row = &rows[epoch - 1];
         fill_row_identity(row, weight, weight_index, PHASE_SGD, 0, epoch);
@@ -297,18 +392,17 @@ int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index,
     status = 0;
 done:
     test_evaluator_free(&ev);
-    free(grad);
+    sgd_workspace_free(&sw);
     free(velocity);
-    mlp_workspace_free(ws);
     train_loader_free(&ld);
     return status;
 }
 
 /* --- blocks of a batch ------------------------------------------------------------------ */
 
-void shard_rows(int n, int s, int *first, int *count)
+void batch_block_rows(int n, int s, int *first, int *count)
 {
-    int lo = (int)((long)n * s / JOBS_SHARDS), hi = (int)((long)n * (s + 1) / JOBS_SHARDS);
+    int lo = (int)((long)n * s / BATCH_BLOCKS), hi = (int)((long)n * (s + 1) / BATCH_BLOCKS);
     *first = lo;
     *count = hi - lo;
 }
@@ -325,7 +419,7 @@ typedef struct {
 static void add_blocks_part(void *ctx, int part)
 {
     block_sum *b = ctx;
-    size_t lo = b->n * (size_t)part / JOBS_SHARDS, hi = b->n * (size_t)(part + 1) / JOBS_SHARDS;
+    size_t lo = b->n * (size_t)part / BATCH_BLOCKS, hi = b->n * (size_t)(part + 1) / BATCH_BLOCKS;
     for (int s = 0; s < b->count; s++) {
         const real *block = b->blocks + (size_t)s * b->n;
         for (size_t i = lo; i < hi; i++)
@@ -343,8 +437,8 @@ int damped_hessian_init(damped_hessian *op, const mlp_shape *shape, int max_batc
     op->tasks = shape->tasks;
     op->n = mlp_num_params(shape);
     op->max_batch = max_batch;
-    int block_max = (max_batch + JOBS_SHARDS - 1) / JOBS_SHARDS;
-    for (int s = 0; s < JOBS_SHARDS; s++) {
+    int block_max = (max_batch + BATCH_BLOCKS - 1) / BATCH_BLOCKS;
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
         op->block[s] = mlp_hvp_new(shape, block_max > 0 ? block_max : 1);
         if (!op->block[s]) {
             damped_hessian_free(op);
@@ -361,7 +455,7 @@ int damped_hessian_init(damped_hessian *op, const mlp_shape *shape, int max_batc
 
 void damped_hessian_free(damped_hessian *op)
 {
-    for (int s = 0; s < JOBS_SHARDS; s++) {
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
         mlp_hvp_free(op->block[s]);
         free(op->block_hv[s]);
     }
@@ -380,7 +474,7 @@ static void prepare_block(void *ctx, int s)
     hessian_prepare_ctx *c = ctx;
     const sparse_batch *batch = c->batch;
     int first, count;
-    shard_rows(batch->n, s, &first, &count);
+    batch_block_rows(batch->n, s, &first, &count);
     c->op->block_rows[s] = count;
     if (count == 0)
         return;
@@ -388,7 +482,7 @@ static void prepare_block(void *ctx, int s)
     double alpha[MLP_MAX_TASKS];
     for (int k = 0; k < c->op->tasks; k++)
         alpha[k] = c->alpha[k] * count / batch->n;
-    sparse_batch rows = sparse_rows(batch, first, count, c->op->tasks);
+    sparse_batch rows = batch_rows_view(batch, first, count, c->op->tasks);
     mlp_hvp_prepare(c->op->block[s], c->theta, &rows, alpha);
 }
 
@@ -397,7 +491,7 @@ void damped_hessian_prepare(damped_hessian *op, const real *theta, const sparse_
 {
     op->damping = damping;
     hessian_prepare_ctx c = {op, theta, batch, alpha};
-    team_run(op->team, JOBS_SHARDS, prepare_block, &c);
+    team_run(op->team, BATCH_BLOCKS, prepare_block, &c);
 }
 
 static void apply_block(void *ctx, int s)
@@ -413,10 +507,10 @@ static void apply_block(void *ctx, int s)
 static void finish_apply_part(void *ctx, int part)
 {
     damped_hessian *op = ctx;
-    size_t lo = op->n * (size_t)part / JOBS_SHARDS, hi = op->n * (size_t)(part + 1) / JOBS_SHARDS;
+    size_t lo = op->n * (size_t)part / BATCH_BLOCKS, hi = op->n * (size_t)(part + 1) / BATCH_BLOCKS;
     real *y = op->y;
     /* y <- ((H_0 x + H_1 x) + ...) + damping x */
-    for (int s = 1; s < JOBS_SHARDS; s++)
+    for (int s = 1; s < BATCH_BLOCKS; s++)
         for (size_t i = lo; i < hi; i++)
             y[i] += op->block_hv[s][i];
     for (size_t i = lo; i < hi; i++)
@@ -428,8 +522,8 @@ void damped_hessian_apply(void *ctx, const real *x, real *y)
     damped_hessian *op = ctx;
     op->x = x;
     op->y = y;
-    team_run(op->team, JOBS_SHARDS, apply_block, op);
-    team_run(op->team, JOBS_SHARDS, finish_apply_part, op);
+    team_run(op->team, BATCH_BLOCKS, apply_block, op);
+    team_run(op->team, BATCH_BLOCKS, finish_apply_part, op);
 }
 
 /* --- continuous Pareto exploration ----------------------------------------------------- */
@@ -442,7 +536,7 @@ int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
     st->shape = *shape;
     st->n_params = p;
     st->team = team;
-    for (int s = 0; s < JOBS_SHARDS; s++) {
+    for (int s = 0; s < BATCH_BLOCKS; s++) {
         st->ws[s] = mlp_workspace_new(shape, max_batch);
         if (!st->ws[s]) {
             explore_state_free(st);
@@ -453,7 +547,7 @@ int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
         explore_state_free(st);
         return -1;
     }
-    st->jac_block = pareto_malloc((JOBS_SHARDS - 1) * 3 * p * sizeof(real), "Jacobian blocks",
+    st->jac_block = pareto_malloc((BATCH_BLOCKS - 1) * 3 * p * sizeof(real), "Jacobian blocks",
                                   err);
     st->jac = pareto_malloc(3 * p * sizeof(real), "Jacobian", err);
     st->jac_avg = pareto_malloc(3 * p * sizeof(real), "Jacobian average", err);
@@ -469,7 +563,7 @@ int explore_state_init(explore_state *st, const mlp_shape *shape, int max_batch,
 
 void explore_state_free(explore_state *st)
 {
-    for (int s = 0; s < JOBS_SHARDS; s++)
+    for (int s = 0; s < BATCH_BLOCKS; s++)
         mlp_workspace_free(st->ws[s]);
     damped_hessian_free(&st->hessian);
     free(st->jac_block);
@@ -494,10 +588,10 @@ static void task_grads_block(void *ctx, int s)
     task_grads_ctx *c = ctx;
     explore_state *st = c->st;
     int first, count;
-    shard_rows(c->batch->n, s, &first, &count);
+    batch_block_rows(c->batch->n, s, &first, &count);
     if (count == 0)
         return;
-    sparse_batch rows = sparse_rows(c->batch, first, count, st->shape.tasks);
+    sparse_batch rows = batch_rows_view(c->batch, first, count, st->shape.tasks);
     real *out = s == 0 ? c->jac : st->jac_block + (size_t)(s - 1) * 3 * st->n_params;
     /* block s carries n_s / n of the batch mean */
     mlp_task_grads_add(&st->shape, c->theta, &rows, (real)(c->scale * count / c->batch->n),
@@ -510,14 +604,14 @@ int jacobian_average(explore_state *st, const real *theta, batch_source src, voi
 {
     size_t n = 3 * st->n_params;
     memset(jac, 0, n * sizeof(real));
-    memset(st->jac_block, 0, (JOBS_SHARDS - 1) * n * sizeof(real));
+    memset(st->jac_block, 0, (BATCH_BLOCKS - 1) * n * sizeof(real));
     task_grads_ctx c = {st, theta, NULL, 1.0 / n_batches, jac};
     for (int b = 0; b < n_batches; b++) {
         c.batch = src(ctx);
-        team_run(st->team, JOBS_SHARDS, task_grads_block, &c);
+        team_run(st->team, BATCH_BLOCKS, task_grads_block, &c);
     }
-    block_sum sum = {jac, st->jac_block, JOBS_SHARDS - 1, n};
-    team_run(st->team, JOBS_SHARDS, add_blocks_part, &sum);
+    block_sum sum = {jac, st->jac_block, BATCH_BLOCKS - 1, n};
+    team_run(st->team, BATCH_BLOCKS, add_blocks_part, &sum);
     if (!vector_finite(jac, n))
         return pareto_fail(err, "a task gradient is not finite");
     return 0;

@@ -70,12 +70,48 @@ size_t minres_work_size(size_t n)
     return (size_t)WORK_VECTORS * n;
 }
 
-static double dot(size_t n, const real *a, const real *b)
+/* Sums in double over DOT_LANES interleaved partial sums, added up at the end: independent
+ * sums let the compiler use vector registers and keep several additions in flight, where one
+ * running sum would wait for each addition in turn (a few cycles per element). */
+#define DOT_LANES 32
+
+static double sum_lanes(const double *part)
 {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)a[i] * (double)b[i];
+    for (int k = 0; k < DOT_LANES; k++)
+        s += part[k];
     return s;
+}
+
+/* a' b */
+static double dot(size_t n, const real *restrict a, const real *restrict b)
+{
+    double part[DOT_LANES] = {0};
+    size_t i = 0;
+    for (; i + DOT_LANES <= n; i += DOT_LANES)
+        for (int k = 0; k < DOT_LANES; k++)
+            part[k] += (double)a[i + k] * (double)b[i + k];
+    for (; i < n; i++)
+        part[i % DOT_LANES] += (double)a[i] * (double)b[i];
+    return sum_lanes(part);
+}
+
+/* ||x + phi w||^2 of the vector as it would be stored (rounded to real) */
+static double updated_norm_sq(size_t n, const real *restrict x, double phi,
+                              const real *restrict w)
+{
+    double part[DOT_LANES] = {0};
+    size_t i = 0;
+    for (; i + DOT_LANES <= n; i += DOT_LANES)
+        for (int k = 0; k < DOT_LANES; k++) {
+            double xi = (double)(real)((double)x[i + k] + phi * (double)w[i + k]);
+            part[k] += xi * xi;
+        }
+    for (; i < n; i++) {
+        double xi = (double)(real)((double)x[i] + phi * (double)w[i]);
+        part[i % DOT_LANES] += xi * xi;
+    }
+    return sum_lanes(part);
 }
 
 static int all_finite(int count, const double *values)
@@ -228,11 +264,7 @@ minres_result minres_solve(size_t n, minres_matvec matvec, void *ctx, const real
         w = w_new;
 
         /* x_k = x_{k-1} + phi_k w_k: ||x_k|| first, so that a non-finite x_k is never stored. */
-        double ynorm_sq = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double xi = (double)(real)((double)x[i] + phi * (double)w[i]);
-            ynorm_sq += xi * xi;
-        }
+        double ynorm_sq = updated_norm_sq(n, x, phi, w);
         if (!isfinite(ynorm_sq)) {
             stop = MINRES_NONFINITE;
             break;

@@ -183,8 +183,16 @@ static void sparse_transpose(const sparse_batch *x, int in, mlp_workspace *ws)
     start[0] = 0;
 }
 
-/* dw (in, h) += scale * X^T d and db (h) += scale * sum_n d_n, for d (n, h), with X given by
- * column through sparse_transpose. */
+/* db (cols) += scale * sum over rows of d (n, cols). */
+static void add_column_sums(int n, int cols, const real *d, real scale, real *db)
+{
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < cols; c++)
+            db[c] += scale * d[(size_t)i * cols + c];
+}
+
+/* dw (in, h) += scale * X^T d and db (h) += scale * sum_n d_n (db may be NULL), for d (n, h),
+ * with X given by column through sparse_transpose. */
 static void sparse_affine_grad(const mlp_workspace *ws, int in, int n, const real *restrict d,
                                int h, real scale, real *restrict dw, real *restrict db)
 {
@@ -212,9 +220,8 @@ static void sparse_affine_grad(const mlp_workspace *ws, int in, int n, const rea
             wrow[c] += scale * acc;
         }
     }
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < h; c++)
-            db[c] += scale * d[(size_t)i * h + c];
+    if (db)
+        add_column_sums(n, h, d, scale, db);
 }
 
 /* out (n, cols) = a (n, k) W (k, cols) + bias, bias broadcast over rows (NULL: none). */
@@ -242,14 +249,6 @@ static void relu_mask(real *d, const real *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         d[i] = a[i] > 0 ? d[i] : 0;
-}
-
-/* db (cols) += scale * sum over rows of d (n, cols). */
-static void add_column_sums(int n, int cols, const real *d, real scale, real *db)
-{
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < cols; c++)
-            db[c] += scale * d[(size_t)i * cols + c];
 }
 
 /* Computes A1, A2 and the logits O into the workspace. */
@@ -325,8 +324,8 @@ void mlp_row_losses(const mlp_shape *s, const real *theta, const sparse_batch *b
     softmax_heads(batch->n, s->tasks, ws->o, batch->labels, NULL, NULL, loss, correct);
 }
 
-void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch *batch,
-                       const double *weight, mlp_workspace *ws, real *grad, double *loss)
+void mlp_weighted_grad_upper(const mlp_shape *s, const real *theta, const sparse_batch *batch,
+                             const double *weight, mlp_workspace *ws, real *grad, double *loss)
 {
     mlp_layout l = mlp_layout_of(s);
     int n = batch->n, out = 2 * s->tasks;
@@ -338,7 +337,7 @@ void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch
         for (int k = 0; k < s->tasks; k++)
             loss[k] = loss_sum[k] / n;
     logit_grad(n, s->tasks, ws->o, batch->labels, weight, ws->g);
-    memset(grad, 0, l.total * sizeof(real));
+    memset(grad + l.b1, 0, (l.total - l.b1) * sizeof(real));
 
     /* dW3 = A2^T G, db3 = sum G */
     REAL_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, s->h2, out, n, 1, ws->a2, s->h2, ws->g,
@@ -355,14 +354,53 @@ void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch
               ws->d2, s->h2, 0, grad + l.w2, s->h2);
     add_column_sums(n, s->h2, ws->d2, 1, grad + l.b2);
 
-    /* D1 = (D2 W2^T) * relu'(Z1) */
+    /* D1 = (D2 W2^T) * relu'(Z1), db1 = sum D1 */
     REAL_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, n, s->h1, s->h2, 1, ws->d2, s->h2,
               theta + l.w2, s->h2, 0, ws->d1, s->h1);
     relu_mask(ws->d1, ws->a1, (size_t)n * s->h1);
+    add_column_sums(n, s->h1, ws->d1, 1, grad + l.b1);
 
-    /* dW1 = X^T D1, db1 = sum D1 */
+    /* the batch's nonzeros by feature, for dW1 = X^T D1 */
     sparse_transpose(batch, s->in, ws);
-    sparse_affine_grad(ws, s->in, n, ws->d1, s->h1, 1, grad + l.w1, grad + l.b1);
+}
+
+void mlp_weighted_grad(const mlp_shape *s, const real *theta, const sparse_batch *batch,
+                       const double *weight, mlp_workspace *ws, real *grad, double *loss)
+{
+    mlp_layout l = mlp_layout_of(s);
+    mlp_weighted_grad_upper(s, theta, batch, weight, ws, grad, loss);
+    /* dW1 = X^T D1 */
+    memset(grad + l.w1, 0, (size_t)s->in * s->h1 * sizeof(real));
+    sparse_affine_grad(ws, s->in, batch->n, ws->d1, s->h1, 1, grad + l.w1, NULL);
+}
+
+void mlp_first_layer_grad_row(const mlp_shape *s, mlp_workspace *const *blocks, int n_blocks,
+                              int feature, real *restrict out)
+{
+    int h = s->h1, tiled = h - h % TILE;
+    for (int c0 = 0; c0 < tiled; c0 += TILE) {
+        vec acc[NVEC] = {{0}};
+        for (int b = 0; b < n_blocks; b++) {
+            const mlp_workspace *ws = blocks[b];
+            for (int e = ws->csc_start[feature]; e < ws->csc_start[feature + 1]; e++) {
+                const vec *drow = (const vec *)(ws->d1 + (size_t)ws->csc_row[e] * h + c0);
+                real v = ws->csc_val[e];
+                for (int i = 0; i < NVEC; i++)
+                    acc[i] += v * drow[i];
+            }
+        }
+        for (int i = 0; i < NVEC; i++)
+            *(vec *)(out + c0 + i * VLEN) = acc[i];
+    }
+    for (int c = tiled; c < h; c++) {
+        real acc = 0;
+        for (int b = 0; b < n_blocks; b++) {
+            const mlp_workspace *ws = blocks[b];
+            for (int e = ws->csc_start[feature]; e < ws->csc_start[feature + 1]; e++)
+                acc += ws->csc_val[e] * ws->d1[(size_t)ws->csc_row[e] * h + c];
+        }
+        out[c] = acc;
+    }
 }
 
 void mlp_task_grads_add(const mlp_shape *s, const real *theta, const sparse_batch *batch,

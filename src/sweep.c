@@ -274,7 +274,7 @@ static void run_phase(sweep *s, const job_id *pending, int n_pending, const real
 /* The threads of a rank split each Jacobian and HVP batch into blocks (see jobs.h); OpenBLAS
  * itself stays on one thread, since threads inside products this small cost more than they
  * give. Without a 'threads' key a rank under MPI uses one thread (the ranks share the cores)
- * and a process on its own uses the cores, up to JOBS_SHARDS. */
+ * and a process on its own uses the cores, up to BATCH_BLOCKS. */
 static void choose_threads(sweep *s)
 {
     openblas_set_num_threads(1);
@@ -285,14 +285,14 @@ static void choose_threads(sweep *s)
         why = "one per MPI rank";
     } else if (threads == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 1 ? (int)(cores < JOBS_SHARDS ? cores : JOBS_SHARDS) : 1;
+        threads = cores > 1 ? (int)(cores < BATCH_BLOCKS ? cores : BATCH_BLOCKS) : 1;
         why = "the cores of this machine";
     }
-    if (threads > JOBS_SHARDS) {
+    if (threads > BATCH_BLOCKS) {
         if (s->rank == 0)
             log_info("threads: %d asked for, %d used: a batch is cut into %d blocks", threads,
-                     JOBS_SHARDS, JOBS_SHARDS);
-        threads = JOBS_SHARDS;
+                     BATCH_BLOCKS, BATCH_BLOCKS);
+        threads = BATCH_BLOCKS;
     }
     pareto_error err;
     s->team = team_new(threads, &err);

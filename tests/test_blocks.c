@@ -1,16 +1,16 @@
 /*
- * test_blocks.c - the blocked, threaded operators of the exploration against the plain ones.
+ * test_blocks.c - the blocked, threaded kernels of the jobs against the plain ones.
  *
- * Every Jacobian batch and HVP batch is cut into JOBS_SHARDS blocks of rows, block s weighted by
+ * Every SGD, Jacobian and HVP batch is cut into BATCH_BLOCKS blocks of rows, block s weighted by
  * its share n_s / n of the batch mean, and the blocks run on a team of threads. Two properties
  * are checked here, on the census-sized network (487 -> 256 -> 128 -> 3 x 2) and random sparse
  * rows:
  *
- * 1. The threads never change a bit: a team of 1 thread and a team of JOBS_SHARDS threads give
+ * 1. The threads never change a bit: a team of 1 thread and a team of BATCH_BLOCKS threads give
  *    identical results (memcmp), since each block writes its own buffer and the buffers are
  *    added in block order. The same holds for the test pass, split by chunks.
- * 2. Blocking computes the same thing as the whole batch at once (mlp_hvp_apply and
- *    mlp_task_grads_add, whose derivatives test_mlp checks against finite differences): the
+ * 2. Blocking computes the same thing as the whole batch at once (mlp_hvp_apply,
+ *    mlp_task_grads_add and mlp_weighted_grad, whose derivatives test_mlp checks against finite differences): the
  *    mean over the batch is the n_s / n weighted sum of the block means. In float32 the two
  *    differ only by the order of the additions. Each entry of these vectors is a sum of at
  *    most 2048 (rows) x 256 (hidden units) products; with the float32 unit roundoff
@@ -145,7 +145,7 @@ static void check_hvp_blocks(fixture *f, int n)
     real *ref = malloc(f->p * sizeof(real));
 
     blocked_hvp(f, 1, &batch, alpha, damping, v, y1);
-    blocked_hvp(f, JOBS_SHARDS, &batch, alpha, damping, v, y2);
+    blocked_hvp(f, BATCH_BLOCKS, &batch, alpha, damping, v, y2);
     whole_hvp(f, &batch, alpha, damping, v, ref);
 
     assert_memory_equal(y1, y2, f->p * sizeof(real));
@@ -208,7 +208,7 @@ static void check_jacobian_blocks(fixture *f, int batch_rows, int n_batches)
     real *j1 = malloc(n * sizeof(real)), *j2 = malloc(n * sizeof(real));
     real *ref = calloc(n, sizeof(real));
     blocked_jacobian(f, 1, batch_rows, n_batches, j1);
-    blocked_jacobian(f, JOBS_SHARDS, batch_rows, n_batches, j2);
+    blocked_jacobian(f, BATCH_BLOCKS, batch_rows, n_batches, j2);
 
     mlp_workspace *ws = mlp_workspace_new(&f->shape, batch_rows);
     for (int b = 0; b < n_batches; b++) {
@@ -237,6 +237,92 @@ static void test_blocked_jacobian_matches_whole_batches_on_any_thread_count(void
 static void test_blocked_jacobian_of_odd_batches_weights_unequal_blocks(void **state)
 {
     check_jacobian_blocks(*state, 33, 5);
+}
+
+/* --- SGD steps ---------------------------------------------------------------------------- */
+
+/* theta and velocity after `steps` SGD steps on consecutive batches, on a team of `threads`. */
+static void blocked_sgd(fixture *f, int threads, int batch_rows, int steps, real *theta,
+                        real *velocity)
+{
+    pareto_error err;
+    team *t = team_new(threads, &err);
+    assert_non_null(t);
+    sgd_workspace sw;
+    assert_int_equal(sgd_workspace_init(&sw, &f->shape, batch_rows, t, &err), 0);
+    const double weight[3] = {0.5, 0.3, 0.2};
+    memcpy(theta, f->theta, f->p * sizeof(real));
+    memset(velocity, 0, f->p * sizeof(real));
+    for (int i = 0; i < steps; i++) {
+        sparse_batch batch = rows_of(f, i * batch_rows, batch_rows);
+        sgd_step(&sw, theta, velocity, &batch, weight, 0.05, 0.9);
+    }
+    sgd_workspace_free(&sw);
+    team_free(t);
+}
+
+static void check_sgd_blocks(fixture *f, int batch_rows, int steps)
+{
+    size_t p = f->p;
+    real *theta1 = malloc(p * sizeof(real)), *vel1 = malloc(p * sizeof(real));
+    real *theta2 = malloc(p * sizeof(real)), *vel2 = malloc(p * sizeof(real));
+    blocked_sgd(f, 1, batch_rows, steps, theta1, vel1);
+    blocked_sgd(f, BATCH_BLOCKS, batch_rows, steps, theta2, vel2);
+    assert_memory_equal(theta1, theta2, p * sizeof(real));
+    assert_memory_equal(vel1, vel2, p * sizeof(real));
+
+    /* The same steps written out with the whole-batch gradient. */
+    const double weight[3] = {0.5, 0.3, 0.2};
+    real *theta = malloc(p * sizeof(real)), *vel = calloc(p, sizeof(real));
+    real *grad = malloc(p * sizeof(real)), *step1 = malloc(p * sizeof(real));
+    real *step_ref = malloc(p * sizeof(real));
+    memcpy(theta, f->theta, p * sizeof(real));
+    mlp_workspace *ws = mlp_workspace_new(&f->shape, batch_rows);
+    for (int i = 0; i < steps; i++) {
+        sparse_batch batch = rows_of(f, i * batch_rows, batch_rows);
+        mlp_weighted_grad(&f->shape, theta, &batch, weight, ws, grad, NULL);
+        for (size_t j = 0; j < p; j++) {
+            vel[j] = (real)(0.9 * vel[j] + grad[j]);
+            theta[j] -= (real)(0.05 * vel[j]);
+        }
+    }
+    mlp_workspace_free(ws);
+    /* compare the displacement theta - theta0, not theta itself, which would hide it */
+    for (size_t j = 0; j < p; j++) {
+        step1[j] = theta1[j] - f->theta[j];
+        step_ref[j] = theta[j] - f->theta[j];
+    }
+    double rel_theta = relative_difference(step1, step_ref, p);
+    double rel_vel = relative_difference(vel1, vel, p);
+    print_message("%d SGD steps on batches of %d: blocked vs whole batch, relative difference "
+                  "%.2e (theta - theta0), %.2e (velocity)\n", steps, batch_rows, rel_theta,
+                  rel_vel);
+    assert_true(rel_theta <= REL_TOL);
+    assert_true(rel_vel <= REL_TOL);
+    free(theta1);
+    free(vel1);
+    free(theta2);
+    free(vel2);
+    free(theta);
+    free(vel);
+    free(grad);
+    free(step1);
+    free(step_ref);
+}
+
+static void test_blocked_sgd_matches_whole_batches_on_any_thread_count(void **state)
+{
+    check_sgd_blocks(*state, 256, 4);
+}
+
+static void test_blocked_sgd_of_odd_batches_weights_unequal_blocks(void **state)
+{
+    check_sgd_blocks(*state, 33, 3);
+}
+
+static void test_blocked_sgd_of_one_row_leaves_an_empty_block(void **state)
+{
+    check_sgd_blocks(*state, 1, 3);
 }
 
 /* --- the test pass ------------------------------------------------------------------------ */
@@ -285,7 +371,7 @@ static void test_test_pass_is_the_same_on_any_thread_count_and_matches_one_batch
     census_data d = synthetic_census(f, rows);
     double loss1[3], acc1[3], loss2[3], acc2[3];
     run_test_pass(&d, f, 1, loss1, acc1);
-    run_test_pass(&d, f, JOBS_SHARDS, loss2, acc2);
+    run_test_pass(&d, f, BATCH_BLOCKS, loss2, acc2);
     assert_memory_equal(loss1, loss2, sizeof loss1);
     assert_memory_equal(acc1, acc2, sizeof acc1);
 
@@ -371,6 +457,12 @@ int main(void)
             test_blocked_jacobian_matches_whole_batches_on_any_thread_count, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_blocked_jacobian_of_odd_batches_weights_unequal_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_blocked_sgd_matches_whole_batches_on_any_thread_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_sgd_of_odd_batches_weights_unequal_blocks,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_sgd_of_one_row_leaves_an_empty_block,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_test_pass_is_the_same_on_any_thread_count_and_matches_one_batch, setup,
             teardown),

@@ -23,16 +23,16 @@
 /* --- the units the jobs are made of, public for tests and benchmarks ------------------ */
 
 /*
- * Every Jacobian batch and every HVP batch is cut into JOBS_SHARDS blocks of consecutive rows.
+ * Every SGD, Jacobian and HVP batch is cut into BATCH_BLOCKS blocks of consecutive rows.
  * Each block's contribution (its share of the batch mean) is computed on its own, and the
- * contributions are added in block order, so a team of 1 or JOBS_SHARDS threads gives the
- * same bits: the number of threads never changes a result. Threads beyond JOBS_SHARDS would
+ * contributions are added in block order, so a team of 1 or BATCH_BLOCKS threads gives the
+ * same bits: the number of threads never changes a result. Threads beyond BATCH_BLOCKS would
  * have no block to run; a process uses at most this many.
  */
-#define JOBS_SHARDS 2
+#define BATCH_BLOCKS 2
 
 /* Rows of block s of a batch of n rows: [first, first + count). */
-void shard_rows(int n, int s, int *first, int *count);
+void batch_block_rows(int n, int s, int *first, int *count);
 
 /* Room for one batch of sparse rows, in the layout the network reads. */
 typedef struct {
@@ -81,8 +81,8 @@ typedef struct {
     const census_data *data;
     mlp_shape shape;
     int workers;                      /* team_threads(team) */
-    mlp_workspace *ws[JOBS_SHARDS];   /* one per thread */
-    batch_buffer buf[JOBS_SHARDS];
+    mlp_workspace *ws[BATCH_BLOCKS];   /* one per thread */
+    batch_buffer buf[BATCH_BLOCKS];
     double *row_loss;                 /* (test rows, tasks) */
     uint8_t *row_correct;             /* (test rows, tasks) */
     const real *theta;                /* the network of the pass under way */
@@ -96,11 +96,34 @@ void evaluate_test(test_evaluator *ev, const real *theta, double *loss, double *
 /* lr0 (1 + cos(pi t / total)) / 2: PyTorch's CosineAnnealingLR, stepped once per batch. */
 double cosine_lr(double lr0, long t, long total);
 
-/* One SGD step with momentum (PyTorch's convention): g = the gradient of sum_k weight_k L_k on
- * the batch (left in grad); velocity <- momentum velocity + g; theta <- theta - lr velocity. */
-void sgd_step(const mlp_shape *shape, real *theta, real *velocity, real *grad,
-              const sparse_batch *batch, const double *weight, double lr, double momentum,
-              mlp_workspace *ws);
+/*
+ * One SGD step with momentum (PyTorch's convention): g = the gradient of sum_k weight_k L_k on
+ * the batch; velocity <- momentum velocity + g; theta <- theta - lr velocity. The batch is cut
+ * into BATCH_BLOCKS blocks: g is the sum, in block order, of each block's share (n_s / n) of
+ * the batch mean. The blocks' backward passes, then ranges of the update (each row of dW1
+ * summed over the blocks and applied at once), run on the team's threads.
+ */
+typedef struct {
+    team *team;                       /* not owned; may be NULL */
+    mlp_shape shape;
+    size_t n;                         /* parameters */
+    mlp_workspace *ws[BATCH_BLOCKS];
+    real *grad[BATCH_BLOCKS];         /* (P) each block's share of g, but for dW1 */
+    real *row_grad[BATCH_BLOCKS];     /* (h1) one row of dW1, per part of the update */
+    mlp_workspace *active[BATCH_BLOCKS]; /* the workspaces of the nonempty blocks, in order */
+    int n_active;
+    /* the step under way */
+    const sparse_batch *batch;
+    const double *weight;
+    real *theta, *velocity;
+    real lr, momentum;
+} sgd_workspace;
+
+int sgd_workspace_init(sgd_workspace *sw, const mlp_shape *shape, int batch_size, team *team,
+                       pareto_error *err);
+void sgd_workspace_free(sgd_workspace *sw);
+void sgd_step(sgd_workspace *sw, real *theta, real *velocity, const sparse_batch *batch,
+              const double *weight, double lr, double momentum);
 
 /* Supplies the next batch of a stream of batches. */
 typedef const sparse_batch *(*batch_source)(void *ctx);
@@ -108,7 +131,7 @@ typedef const sparse_batch *(*batch_source)(void *ctx);
 /*
  * The operator of the exploration's linear system, y = (H + damping I) x, with H the Hessian
  * of sum_k alpha_k L_k on one batch; a minres_matvec with ctx a damped_hessian. The batch is
- * cut into JOBS_SHARDS blocks (see above): block s holds n_s of the n rows, contributes
+ * cut into BATCH_BLOCKS blocks (see above): block s holds n_s of the n rows, contributes
  * H_s x with H_s the Hessian of (n_s / n) sum_k alpha_k L_k on its rows, and the blocks run on
  * the team's threads.
  */
@@ -118,9 +141,9 @@ typedef struct {
     int tasks;
     real damping;
     int max_batch;
-    int block_rows[JOBS_SHARDS];      /* rows of each block of the prepared batch */
-    mlp_hvp *block[JOBS_SHARDS];
-    real *block_hv[JOBS_SHARDS];      /* H_s x; block 0 writes straight into y */
+    int block_rows[BATCH_BLOCKS];      /* rows of each block of the prepared batch */
+    mlp_hvp *block[BATCH_BLOCKS];
+    real *block_hv[BATCH_BLOCKS];      /* H_s x; block 0 writes straight into y */
     const real *x;                    /* the vectors of the product under way */
     real *y;
 } damped_hessian;
@@ -139,8 +162,8 @@ typedef struct {
     mlp_shape shape;
     size_t n_params;
     team *team;              /* not owned; may be NULL */
-    mlp_workspace *ws[JOBS_SHARDS]; /* one per block of a Jacobian batch */
-    real *jac_block;         /* (JOBS_SHARDS - 1, 3, P) the sums of blocks 1.. */
+    mlp_workspace *ws[BATCH_BLOCKS]; /* one per block of a Jacobian batch */
+    real *jac_block;         /* (BATCH_BLOCKS - 1, 3, P) the sums of blocks 1.. */
     damped_hessian hessian;
     real *jac;               /* (3, P) this step's per-task gradients J */
     real *jac_avg;           /* (3, P) their running average J_avg */
@@ -182,9 +205,7 @@ typedef void (*job_progress)(void *ctx, const result_row *row, int done, int tot
 void jobs_initial_params(const pareto_config *cfg, const mlp_shape *shape, real *theta);
 
 /* rows has cfg->sgd_epochs entries. theta holds the start on entry and the result on exit.
- * team (may be NULL) runs the test passes; the SGD steps run on the calling thread.
- * Limitation: cutting each SGD batch into blocks like the exploration's would about halve an
- * epoch on two threads, but would also change the SGD results in their last bits. */
+ * team (may be NULL) runs the blocks of each batch and the test passes. */
 int sgd_job(const pareto_config *cfg, const census_data *data, int weight_index, real *theta,
             team *team, result_row *rows, job_progress progress, void *progress_ctx,
             pareto_error *err);

@@ -57,6 +57,16 @@ void mlp_row_losses(const mlp_shape *shape, const real *theta, const sparse_batc
 void mlp_weighted_grad(const mlp_shape *shape, const real *theta, const sparse_batch *batch,
                        const double *weight, mlp_workspace *ws, real *grad, double *loss);
 
+/* The pieces of mlp_weighted_grad, for a caller that sums the first layer of several blocks
+ * of a batch itself: _upper sets every part of grad but the W1 block (left untouched) and
+ * keeps the batch's first-layer deltas and its nonzeros by feature in ws; then
+ * mlp_first_layer_grad_row sets out (h1) to row `feature` of dW1 = sum over the blocks, in
+ * order, of X_b^T D1_b. */
+void mlp_weighted_grad_upper(const mlp_shape *shape, const real *theta, const sparse_batch *batch,
+                             const double *weight, mlp_workspace *ws, real *grad, double *loss);
+void mlp_first_layer_grad_row(const mlp_shape *shape, mlp_workspace *const *blocks, int n_blocks,
+                              int feature, real *out);
+
 /* jac (tasks, P) += scale * the gradient of each L_k on the batch, one row per task; the
  * forward pass is shared by the tasks. */
 void mlp_task_grads_add(const mlp_shape *shape, const real *theta, const sparse_batch *batch,

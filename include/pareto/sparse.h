@@ -19,7 +19,7 @@ typedef struct {
 } sparse_batch;
 
 /* Rows first..first+count-1 of b, without copying; tasks is the number of labels per row. */
-static inline sparse_batch sparse_rows(const sparse_batch *b, int first, int count, int tasks)
+static inline sparse_batch batch_rows_view(const sparse_batch *b, int first, int count, int tasks)
 {
     sparse_batch rows = *b;
     rows.n = count;

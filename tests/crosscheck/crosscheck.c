@@ -217,9 +217,9 @@ int main(int argc, char **argv)
     batch_buffer hvp_batch;
     gather(&data, next_rows, HVP_BATCH, &hvp_batch);
     next_rows += HVP_BATCH;
-    /* The operator and the exploration run on a team of JOBS_SHARDS threads, as a process on
+    /* The operator and the exploration run on a team of BATCH_BLOCKS threads, as a process on
      * its own does. */
-    team *team = team_new(JOBS_SHARDS, &err);
+    team *team = team_new(BATCH_BLOCKS, &err);
     damped_hessian op;
     if (!team || damped_hessian_init(&op, &shape, HVP_BATCH, team, &err) != 0)
         die("%s", err.msg);
@@ -313,9 +313,10 @@ int main(int argc, char **argv)
     /* (f) SGD_STEPS consecutive SGD steps with momentum and the cosine schedule, from theta0
      * with an empty momentum buffer, at schedule position SGD_FIRST_STEP. */
     batch_buffer sgd_batches[SGD_STEPS];
-    real *velocity = calloc(p, sizeof(real)), *grad = xmalloc(p * sizeof(real));
-    if (!velocity)
-        die("out of memory");
+    real *velocity = calloc(p, sizeof(real));
+    sgd_workspace sgd;
+    if (!velocity || sgd_workspace_init(&sgd, &shape, JAC_BATCH, team, &err) != 0)
+        die("out of memory for the SGD workspace");
     memcpy(theta, theta0, p * sizeof(real));
     const double sgd_weight[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
     double lrs[SGD_STEPS];
@@ -323,8 +324,8 @@ int main(int argc, char **argv)
         gather(&data, next_rows, JAC_BATCH, &sgd_batches[s]);
         next_rows += JAC_BATCH;
         lrs[s] = cosine_lr(cfg.sgd_lr, SGD_FIRST_STEP + s, SGD_TOTAL_STEPS);
-        sgd_step(&shape, theta, velocity, grad, &sgd_batches[s].view, sgd_weight, lrs[s],
-                 cfg.sgd_momentum, ws);
+        sgd_step(&sgd, theta, velocity, &sgd_batches[s].view, sgd_weight, lrs[s],
+                 cfg.sgd_momentum);
         char key[32];
         snprintf(key, sizeof key, "f_batch%d", s);
         put_batch(f, key, &sgd_batches[s].view);
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
     free(x);
     free(work);
     free(velocity);
-    free(grad);
+    sgd_workspace_free(&sgd);
     free(perm);
     census_free(&data);
     return 0;

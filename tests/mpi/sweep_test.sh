@@ -46,7 +46,7 @@ determinism)
         cmp "$work/n1.cmp" "$work/n$n.cmp" || { diff "$work/n1.cmp" "$work/n$n.cmp" | head;
                                               fail "-n $n differs from -n 1"; }
     done
-    # One process without mpirun, on JOBS_SHARDS = 2 threads: the blocks of each batch run in
+    # One process without mpirun, on BATCH_BLOCKS = 2 threads: the blocks of each batch run in
     # parallel, and must give the bits of the one-thread ranks.
     config=$(config_for threads2)
     echo "threads: 2" >> "$config"
