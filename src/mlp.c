@@ -191,34 +191,45 @@ static void add_column_sums(int n, int cols, const real *d, real scale, real *db
             db[c] += scale * d[(size_t)i * cols + c];
 }
 
+/* acc (TILE columns from c0) += row j of X^T d, and the same for one column c, for d (n, h),
+ * with X given by column through sparse_transpose. */
+static inline void add_feature_tile(const mlp_workspace *ws, int j, const real *d, int h, int c0,
+                                    vec *acc)
+{
+    for (int e = ws->csc_start[j]; e < ws->csc_start[j + 1]; e++) {
+        const vec *drow = (const vec *)(d + (size_t)ws->csc_row[e] * h + c0);
+        real v = ws->csc_val[e];
+        for (int i = 0; i < NVEC; i++)
+            acc[i] += v * drow[i];
+    }
+}
+
+static inline real add_feature_column(const mlp_workspace *ws, int j, const real *d, int h,
+                                      int c, real acc)
+{
+    for (int e = ws->csc_start[j]; e < ws->csc_start[j + 1]; e++)
+        acc += ws->csc_val[e] * d[(size_t)ws->csc_row[e] * h + c];
+    return acc;
+}
+
 /* dw (in, h) += scale * X^T d and db (h) += scale * sum_n d_n (db may be NULL), for d (n, h),
  * with X given by column through sparse_transpose. */
 static void sparse_affine_grad(const mlp_workspace *ws, int in, int n, const real *restrict d,
                                int h, real scale, real *restrict dw, real *restrict db)
 {
-    const int *start = ws->csc_start;
     int tiled = h - h % TILE;
     for (int j = 0; j < in; j++) {
-        if (start[j] == start[j + 1])
+        if (ws->csc_start[j] == ws->csc_start[j + 1])
             continue;
         real *wrow = dw + (size_t)j * h;
         for (int c0 = 0; c0 < tiled; c0 += TILE) {
             vec acc[NVEC] = {{0}};
-            for (int e = start[j]; e < start[j + 1]; e++) {
-                const vec *drow = (const vec *)(d + (size_t)ws->csc_row[e] * h + c0);
-                real v = ws->csc_val[e];
-                for (int i = 0; i < NVEC; i++)
-                    acc[i] += v * drow[i];
-            }
+            add_feature_tile(ws, j, d, h, c0, acc);
             for (int i = 0; i < NVEC; i++)
                 *(vec *)(wrow + c0 + i * VLEN) += scale * acc[i];
         }
-        for (int c = tiled; c < h; c++) {
-            real acc = 0;
-            for (int e = start[j]; e < start[j + 1]; e++)
-                acc += ws->csc_val[e] * d[(size_t)ws->csc_row[e] * h + c];
-            wrow[c] += scale * acc;
-        }
+        for (int c = tiled; c < h; c++)
+            wrow[c] += scale * add_feature_column(ws, j, d, h, c, 0);
     }
     if (db)
         add_column_sums(n, h, d, scale, db);
@@ -380,25 +391,15 @@ void mlp_first_layer_grad_row(const mlp_shape *s, mlp_workspace *const *blocks, 
     int h = s->h1, tiled = h - h % TILE;
     for (int c0 = 0; c0 < tiled; c0 += TILE) {
         vec acc[NVEC] = {{0}};
-        for (int b = 0; b < n_blocks; b++) {
-            const mlp_workspace *ws = blocks[b];
-            for (int e = ws->csc_start[feature]; e < ws->csc_start[feature + 1]; e++) {
-                const vec *drow = (const vec *)(ws->d1 + (size_t)ws->csc_row[e] * h + c0);
-                real v = ws->csc_val[e];
-                for (int i = 0; i < NVEC; i++)
-                    acc[i] += v * drow[i];
-            }
-        }
+        for (int b = 0; b < n_blocks; b++)
+            add_feature_tile(blocks[b], feature, blocks[b]->d1, h, c0, acc);
         for (int i = 0; i < NVEC; i++)
             *(vec *)(out + c0 + i * VLEN) = acc[i];
     }
     for (int c = tiled; c < h; c++) {
         real acc = 0;
-        for (int b = 0; b < n_blocks; b++) {
-            const mlp_workspace *ws = blocks[b];
-            for (int e = ws->csc_start[feature]; e < ws->csc_start[feature + 1]; e++)
-                acc += ws->csc_val[e] * ws->d1[(size_t)ws->csc_row[e] * h + c];
-        }
+        for (int b = 0; b < n_blocks; b++)
+            acc = add_feature_column(blocks[b], feature, blocks[b]->d1, h, c, acc);
         out[c] = acc;
     }
 }
