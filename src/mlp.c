@@ -117,13 +117,25 @@ void mlp_workspace_free(mlp_workspace *ws)
 
 /* --- building blocks ------------------------------------------------------------------- */
 
-/* The sparse loops are written with GCC's vector extension: NVEC vectors of 64 bytes (TILE
- * columns, a whole 256-wide float row) stay in registers while the nonzeros of a row, or of a
- * feature, are summed into them, so each weight or delta row is read once, front to back.
- * vec allows unaligned loads and stores. */
-typedef real vec __attribute__((vector_size(64), aligned(sizeof(real))));
-#define VLEN ((int)(64 / sizeof(real)))
+/* The sparse loops are written with GCC's vector extension: NVEC vectors of the target's
+ * widest registers (TILE columns) stay in registers while the nonzeros of a row, or of a
+ * feature, are summed into them, so each weight or delta row segment is read once. NVEC is
+ * half the register file, which leaves room for the loads: with AVX-512, 16 vectors of 64
+ * bytes cover a whole 256-wide float row; with AVX2, 8 of 32 bytes cover 64 columns (16
+ * would spill to the stack). Each column's sum runs over the nonzeros in the same order
+ * whatever the tile, so the results do not depend on it. vec allows unaligned access. */
+#if defined(__AVX512F__)
+#define VBYTES 64
 #define NVEC 16
+#elif defined(__AVX__)
+#define VBYTES 32
+#define NVEC 8
+#else
+#define VBYTES 16
+#define NVEC 8
+#endif
+typedef real vec __attribute__((vector_size(VBYTES), aligned(sizeof(real))));
+#define VLEN ((int)(VBYTES / sizeof(real)))
 #define TILE (NVEC * VLEN)
 
 /* out (n, h) = X W + b for the sparse X; W is (in, h). b may be NULL. */
