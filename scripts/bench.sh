@@ -6,9 +6,9 @@
 #
 # Environment: BUILD_DIR (default build), PYTHON (default /usr/bin/python3, which must have
 # Debian's python3-torch and python3-scipy), OUT_DIR (default results/bench).
-# Both programs use THREADS threads: in C the library's threads, which split each Jacobian and
-# HVP batch and the test pass (at most 2; OpenBLAS stays on one thread, the SGD steps on one
-# thread); in PyTorch torch.set_num_threads and NumPy's BLAS. Run it on an otherwise idle
+# Both programs use THREADS threads: in C the library's threads, which split each SGD,
+# Jacobian and HVP batch and the test pass (at most 2; OpenBLAS stays on one thread); in
+# PyTorch torch.set_num_threads and NumPy's BLAS. Run it on an otherwise idle
 # machine: the timings are only as quiet as the machine.
 set -eu
 cd "$(dirname "$0")/.."
