@@ -25,24 +25,54 @@ explore_job_smoke (full J + 3 steps). One repeat is one SGD epoch and one explor
 job's pieces give the samples of the step-level units.
 
   /usr/bin/python3 bench/bench_torch.py [--threads T] [--repeats N] [--variants a,b]
-                                        [--csv FILE] [--data DIR]
+                                        [--csv FILE] [--data DIR] [--steps S]
+                                        [--direction D] [--seed N]
 """
 import argparse
 import os
 import sys
 
 
+def int_in(lo, hi):
+    """An argparse type: a decimal integer in [lo, hi]."""
+    def parse(text):
+        try:
+            v = int(text, 10)
+        except ValueError:
+            v = None
+        if v is None or not lo <= v <= hi:
+            raise argparse.ArgumentTypeError("'%s' is not an integer in %d..%d" % (text, lo, hi))
+        return v
+    return parse
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=1, help="intra-op threads (torch and BLAS)")
-    ap.add_argument("--repeats", type=int, default=3, help="SGD epochs and jobs per variant")
+    ap.add_argument("--threads", type=int_in(1, 256), default=1,
+                    help="intra-op threads (torch and BLAS)")
+    ap.add_argument("--repeats", type=int_in(1, 25), default=3,
+                    help="SGD epochs and jobs per variant")
     ap.add_argument("--variants", default="reference,optimised")
     ap.add_argument("--csv", help="write the timings here as CSV")
     ap.add_argument("--data", default="data", help="folder of census-income.{data,test}.gz")
-    ap.add_argument("--steps", type=int, default=3, help="exploration steps of the job")
-    ap.add_argument("--direction", type=int, default=3, help="exploration direction, 1..6")
+    ap.add_argument("--steps", type=int_in(1, 1000), default=3,
+                    help="exploration steps of the job")
+    ap.add_argument("--direction", type=int_in(1, 6), default=3,
+                    help="exploration direction, 1..6")
     ap.add_argument("--seed", type=int, default=42)
-    return ap.parse_args()
+    args = ap.parse_args()
+    for v in args.variants.split(","):
+        if v not in ("reference", "optimised"):
+            ap.error("--variants: '%s' is not one of reference, optimised" % v)
+    # The CSV goes to a temporary name opened now, so that an unwritable path fails before
+    # the timings, and is renamed into place at the end.
+    args.csv_file = None
+    if args.csv:
+        try:
+            args.csv_file = open(args.csv + ".tmp", "w")
+        except OSError as e:
+            ap.error("--csv: %s: cannot open for writing: %s" % (args.csv, e.strerror))
+    return args
 
 
 ARGS = parse_args()
@@ -537,13 +567,20 @@ def main():
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
     print("\npeak RSS: %.1f MB (data as dense tensors; variants: %s)" % (rss_mb, ARGS.variants))
-    if ARGS.csv:
-        with open(ARGS.csv, "w") as f:
+    if ARGS.csv_file:
+        with ARGS.csv_file as f:
             f.write("unit,variant,median_s,min_s,max_s,samples,hvps_per_solve,threads,"
                     "peak_rss_mb\n")
             for r in rows:
                 f.write("%s,%s,%.6f,%.6f,%.6f,%d,%.1f,%d,%.1f\n" % (r + (ARGS.threads, rss_mb)))
+        os.replace(ARGS.csv + ".tmp", ARGS.csv)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:
+        if ARGS.csv_file:
+            ARGS.csv_file.close()
+            os.remove(ARGS.csv + ".tmp")
+        raise

@@ -19,6 +19,8 @@
  * so that the solves see a trained-like Hessian.
  */
 #include <cblas.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +39,34 @@
 #define MAX_REPEATS 100
 #define BENCH_DIRECTION 3 /* "011": the right-hand side sums the Jacobian rows of tasks 2, 3 */
 
+/* The CSV is written to a temporary name opened at start (so that an unwritable path fails
+ * before minutes of timing) and renamed into place at the end; a run that dies removes it. */
+static char csv_tmp_path[4096];
+
+static void remove_csv_tmp(void)
+{
+    if (csv_tmp_path[0])
+        remove(csv_tmp_path);
+}
+
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_units: %s: %s\n", what, msg);
     exit(1);
+}
+
+/* An integer option's value, all of it a decimal integer in [lo, hi]. */
+static int parse_int_option(const char *name, const char *text, int lo, int hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "bench_units: %s: '%s' is not an integer in %d..%d\n", name, text, lo,
+                hi);
+        exit(2);
+    }
+    return (int)v;
 }
 
 static void *xmalloc(size_t size, const char *what)
@@ -205,11 +231,14 @@ static void counted_apply(void *ctx, const real *x, real *y)
     c->count++;
 }
 
-static void usage_exit(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: bench_units [--config FILE] [--repeats N] [--threads T] "
-                    "[--csv FILE]\n");
-    exit(2);
+    fprintf(out, "usage: bench_units [--config FILE] [--repeats N] [--threads T] [--csv FILE]\n"
+                 "  --config FILE  run settings (default configs/smoke.yaml)\n"
+                 "  --repeats N    samples of each unit, 1..%d (default 3)\n"
+                 "  --threads T    threads of the library's team, 1..%d (default 1)\n"
+                 "  --csv FILE     also write the timings as CSV\n",
+            MAX_REPEATS / 4, BATCH_BLOCKS);
 }
 
 static void print_unit(FILE *out, const unit_timing *u)
@@ -224,12 +253,9 @@ static void print_unit(FILE *out, const unit_timing *u)
             u->note);
 }
 
-static void write_csv(const char *path, const unit_timing *units, int n_units, int threads,
-                      double rss_mb)
+static void write_csv(FILE *f, const char *path, const unit_timing *units, int n_units,
+                      int threads, double rss_mb)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        die(path, "cannot open for writing");
     fprintf(f, "unit,median_s,min_s,max_s,samples,gflops,threads,peak_rss_mb,note\n");
     for (int i = 0; i < n_units; i++) {
         const unit_timing *u = &units[i];
@@ -241,8 +267,12 @@ static void write_csv(const char *path, const unit_timing *units, int n_units, i
         fprintf(f, "%s,%.6f,%.6f,%.6f,%d,%.2f,%d,%.1f,\"%s\"\n", u->name, med, lo, hi, u->n,
                 median_of(u->flops, u->n) / med * 1e-9, threads, rss_mb, u->note);
     }
-    if (fclose(f) != 0)
-        die(path, "write failed");
+    if (fclose(f) != 0 || rename(csv_tmp_path, path) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "writing the CSV failed: %s", strerror(errno));
+        die(path, msg);
+    }
+    csv_tmp_path[0] = '\0';
 }
 
 int main(int argc, char **argv)
@@ -250,24 +280,48 @@ int main(int argc, char **argv)
     const char *config_path = "configs/smoke.yaml", *csv_path = NULL;
     int repeats = 3, threads = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config_path = argv[++i];
-        else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
-            repeats = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
-            csv_path = argv[++i];
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc || (strcmp(argv[i], "--config") != 0 &&
+                              strcmp(argv[i], "--repeats") != 0 &&
+                              strcmp(argv[i], "--threads") != 0 && strcmp(argv[i], "--csv") != 0)) {
+            fprintf(stderr, "bench_units: %s: %s\n", argv[i],
+                    i + 1 >= argc && argv[i][0] == '-' ? "missing its value, or unknown option"
+                                                       : "unknown option");
+            usage(stderr);
+            return 2;
+        }
+        const char *opt = argv[i], *val = argv[++i];
+        if (strcmp(opt, "--config") == 0)
+            config_path = val;
+        else if (strcmp(opt, "--repeats") == 0)
+            repeats = parse_int_option("--repeats", val, 1, MAX_REPEATS / 4);
+        else if (strcmp(opt, "--threads") == 0)
+            threads = parse_int_option("--threads", val, 1, BATCH_BLOCKS);
         else
-            usage_exit();
+            csv_path = val;
     }
-    if (repeats < 1 || repeats > MAX_REPEATS / 4 || threads < 1)
-        die("arguments", "--repeats must be in 1..25 and --threads at least 1");
 
     pareto_error err;
     pareto_config cfg;
     if (config_load(config_path, &cfg, &err) != 0)
-        die(config_path, err.msg);
+        die("config", err.msg);
+    FILE *csv = NULL;
+    if (csv_path) {
+        if (snprintf(csv_tmp_path, sizeof csv_tmp_path, "%s.tmp", csv_path) >=
+            (int)sizeof csv_tmp_path)
+            die(csv_path, "path too long");
+        csv = fopen(csv_tmp_path, "w");
+        if (!csv) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "cannot open for writing: %s", strerror(errno));
+            csv_tmp_path[0] = '\0';
+            die(csv_path, msg);
+        }
+        atexit(remove_csv_tmp);
+    }
     /* The library's threads split each Jacobian and HVP batch into blocks; OpenBLAS stays on
      * one thread, as in pareto_mpi. */
     openblas_set_num_threads(1);
@@ -461,8 +515,8 @@ int main(int argc, char **argv)
     for (int u = 0; u < N_UNITS; u++)
         print_unit(stdout, &units[u]);
     printf("\npeak RSS: %.1f MB (the data, one SGD and one exploration workspace)\n", rss_mb);
-    if (csv_path)
-        write_csv(csv_path, units, N_UNITS, team_size, rss_mb);
+    if (csv)
+        write_csv(csv, csv_path, units, N_UNITS, team_size, rss_mb);
 
     free(rows);
     free(jac);

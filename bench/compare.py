@@ -22,6 +22,10 @@ def main():
     c_rows = {r["unit"]: r for r in csv.DictReader(open(sys.argv[1]))}
     torch_rows = {(r["unit"], r["variant"]): r for r in csv.DictReader(open(sys.argv[2]))}
     threads = next(iter(c_rows.values()))["threads"]
+    torch_threads = {r["threads"] for r in torch_rows.values()}
+    if torch_threads != {threads}:
+        sys.exit("compare.py: the C units ran on %s thread(s), the PyTorch units on %s: not one "
+                 "comparison" % (threads, ", ".join(sorted(torch_threads))))
 
     def cell(unit, variant, c_median):
         r = torch_rows.get((unit, variant))
@@ -51,6 +55,11 @@ def main():
     print("C: %s. PyTorch HVPs per solve: %s." % (
         c_rows["minres_solve"]["note"],
         ", ".join("%s %s" % (v, n) for v, n in sorted(hvps.items()))))
+    c_hvps = float(c_rows["minres_solve"]["note"].split("iterations, ")[1].split()[0])
+    for v, n in sorted(hvps.items()):
+        if abs(float(n) - c_hvps) > 0.5:
+            print("Note: HVPs per solve differ (C %.1f, PyTorch %s %s), so the minres_solve "
+                  "ratio of %s is not a ratio of speeds; the hvp ratio is." % (c_hvps, v, n, v))
     print("Peak RSS: bench_units %s MB; bench_torch.py %s MB (dense data, both variants)." % (
         c_rows["sgd_epoch"]["peak_rss_mb"],
         next(iter(torch_rows.values()))["peak_rss_mb"] if torch_rows else "-"))

@@ -1,23 +1,49 @@
-#!/bin/sh
+#!/bin/bash
 # Times the units of work of a run in C and in PyTorch, side by side in one run, and measures
 # the peak memory of one MPI rank on the Figure 5 settings.
 #
-#   scripts/bench.sh [THREADS] [REPEATS]      THREADS: 1 (default) or more; REPEATS: 3 (default)
+#   scripts/bench.sh [THREADS] [REPEATS]      THREADS: 1 (default) or 2; REPEATS: 1..25, 3 (default)
 #
 # Environment: BUILD_DIR (default build), PYTHON (default /usr/bin/python3, which must have
-# Debian's python3-torch and python3-scipy), OUT_DIR (default results/bench).
+# Debian's python3-torch and python3-scipy), OUT_DIR (default results/bench); relative paths
+# are taken from the repository root.
 # Both programs use THREADS threads: in C the library's threads, which split each SGD,
 # Jacobian and HVP batch and the test pass (at most 2; OpenBLAS stays on one thread); in
-# PyTorch torch.set_num_threads and NumPy's BLAS. Run it on an otherwise idle
-# machine: the timings are only as quiet as the machine.
-set -eu
+# PyTorch torch.set_num_threads and NumPy's BLAS. Run it on an otherwise idle machine: the
+# timings are only as quiet as the machine.
+set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage="usage: scripts/bench.sh [THREADS] [REPEATS]   (THREADS 1 or 2, REPEATS 1..25)"
+fail() {
+    echo "bench: $*" >&2
+    exit 2
+}
+case "${1:-}" in -h | --help) echo "$usage"; exit 0 ;; esac
+[ $# -le 2 ] || fail "too many arguments; $usage"
 threads="${1:-1}"
 repeats="${2:-3}"
+case "$threads" in
+    1 | 2) ;;
+    *) fail "THREADS '$threads' must be 1 or 2: the C program's team splits each batch into 2" \
+            "blocks, so more threads would time PyTorch on more cores than C" ;;
+esac
+[[ "$repeats" =~ ^[0-9]+$ ]] && [ "$repeats" -ge 1 ] && [ "$repeats" -le 25 ] \
+    || fail "REPEATS '$repeats' must be an integer in 1..25"
 build="${BUILD_DIR:-build}"
 python="${PYTHON:-/usr/bin/python3}"
 out="${OUT_DIR:-results/bench}"
-mkdir -p "$out"
+
+# Everything that can fail fast is checked before minutes of timing.
+"$python" -c "import numpy, scipy, torch" 2>/dev/null \
+    || fail "$python cannot import numpy, scipy and torch (Debian: python3-torch," \
+            "python3-scipy; scripts/setup.sh --tests installs them), or set PYTHON"
+mkdir -p "$out" || fail "cannot create the output folder $out"
+probe="$out/.bench_write_probe"
+( : >"$probe" ) 2>/dev/null && rm -f "$probe" || fail "cannot write into the output folder $out"
+# No table may mix this run's figures with an earlier run's.
+rm -rf "$out/c_units.csv" "$out/c_units.txt" "$out/torch_units.csv" "$out/torch_units.txt" \
+    "$out/table.md" "$out/rss.yaml" "$out/rss.txt" "$out/rss_run"
 
 echo "bench: building bench_units and pareto_mpi in $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -34,25 +60,28 @@ echo "bench: PyTorch units (reference path and optimised), $threads thread(s), $
 
 # One rank on the Figure 5 settings, cut to one weight vector, one epoch and one step: the
 # memory of a rank does not grow with the number of jobs, epochs or steps (the ten SGD networks
-# that every rank receives between the two phases add 10 x 0.6 MB).
-cat >"$out/rss.yaml" <<EOF
+# that every rank receives between the two phases add 10 x 0.63 MB).
+rss_dir="$out/rss_run"
+cat >"$out/rss.yaml" <<YAML
 weights: [0]
 directions: [1]
 threads: 1
-output: {dir: $out/rss_run, csv: rss.csv}
+output: {dir: '${rss_dir//\'/\'\'}', csv: rss.csv}
 sgd: {epochs: 1}
 explore: {steps: 1}
-EOF
+YAML
 echo
 echo "bench: peak RSS of one MPI rank (fig5 settings, 1 weight, 1 epoch, 1 step)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-rank_cmd="/usr/bin/time -f %M $build/pareto_mpi $out/rss.yaml --force --quiet"
-if command -v mpirun >/dev/null 2>&1; then
-    mpirun -n 1 $rank_cmd 2>"$out/rss.txt" >/dev/null
-else
-    $rank_cmd 2>"$out/rss.txt" >/dev/null
+rank_cmd=(/usr/bin/time -f %M "$build/pareto_mpi" "$out/rss.yaml" --force --quiet)
+launcher=()
+command -v mpirun >/dev/null 2>&1 && launcher=(mpirun -n 1)
+if ! "${launcher[@]}" "${rank_cmd[@]}" 2>"$out/rss.txt" >/dev/null; then
+    cat "$out/rss.txt" >&2
+    fail "the peak-RSS run of pareto_mpi failed (its output is above and in $out/rss.txt)"
 fi
 rss_kib="$(tail -n 1 "$out/rss.txt")"
+[[ "$rss_kib" =~ ^[0-9]+$ ]] || fail "no peak RSS in $out/rss.txt"
 rss_line="$(awk -v k="$rss_kib" 'BEGIN {
     printf "Peak RSS of one rank on the fig5 config (pareto_mpi): %.1f MB", k * 1024 / 1e6 }')"
 
