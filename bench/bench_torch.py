@@ -64,15 +64,20 @@ def parse_args():
     for v in args.variants.split(","):
         if v not in ("reference", "optimised"):
             ap.error("--variants: '%s' is not one of reference, optimised" % v)
-    # The CSV goes to a temporary name opened now, so that an unwritable path fails before
-    # the timings, and is renamed into place at the end.
-    args.csv_file = None
-    if args.csv:
-        try:
-            args.csv_file = open(args.csv + ".tmp", "w")
-        except OSError as e:
-            ap.error("--csv: %s: cannot open for writing: %s" % (args.csv, e.strerror))
+    if args.csv is not None and (args.csv == "" or os.path.isdir(args.csv)):
+        ap.error("--csv: '%s' is not a file path" % args.csv)
     return args
+
+
+def open_csv_tmp():
+    """The CSV goes to a temporary name opened before the timings, so that an unwritable path
+    fails at once, and is renamed into place at the end (removed if the run stops)."""
+    if not ARGS.csv:
+        return None
+    try:
+        return open(ARGS.csv + ".tmp", "w")
+    except OSError as e:
+        sys.exit("bench_torch.py: --csv: %s: cannot open for writing: %s" % (ARGS.csv, e.strerror))
 
 
 ARGS = parse_args()
@@ -82,6 +87,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import gzip  # noqa: E402
 import resource  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -521,7 +527,7 @@ UNITS = ["sgd_epoch", "test_pass", "jacobian_quarter", "minres_solve", "hvp", "e
          "jacobian_full", "explore_job_smoke"]
 
 
-def main():
+def main(csv_file):
     torch.manual_seed(ARGS.seed)
     t = time.perf_counter()
     (train, test), n_in = load_census(ARGS.data)
@@ -567,8 +573,8 @@ def main():
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
     print("\npeak RSS: %.1f MB (data as dense tensors; variants: %s)" % (rss_mb, ARGS.variants))
-    if ARGS.csv_file:
-        with ARGS.csv_file as f:
+    if csv_file:
+        with csv_file as f:
             f.write("unit,variant,median_s,min_s,max_s,samples,hvps_per_solve,threads,"
                     "peak_rss_mb\n")
             for r in rows:
@@ -576,11 +582,17 @@ def main():
         os.replace(ARGS.csv + ".tmp", ARGS.csv)
 
 
+def stop_on_signal(signum, frame):
+    sys.exit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    CSV_FILE = open_csv_tmp()
     try:
-        main()
+        main(CSV_FILE)
     except BaseException:
-        if ARGS.csv_file:
-            ARGS.csv_file.close()
+        if CSV_FILE:
+            CSV_FILE.close()
             os.remove(ARGS.csv + ".tmp")
         raise

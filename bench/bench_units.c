@@ -24,8 +24,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pareto/census.h"
 #include "pareto/config.h"
@@ -47,6 +50,14 @@ static void remove_csv_tmp(void)
 {
     if (csv_tmp_path[0])
         remove(csv_tmp_path);
+}
+
+static void remove_csv_tmp_on_signal(int sig)
+{
+    if (csv_tmp_path[0])
+        unlink(csv_tmp_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void die(const char *what, const char *msg)
@@ -310,6 +321,11 @@ int main(int argc, char **argv)
         die("config", err.msg);
     FILE *csv = NULL;
     if (csv_path) {
+        struct stat st;
+        if (csv_path[0] == '\0')
+            die("--csv", "the path is empty");
+        if (stat(csv_path, &st) == 0 && S_ISDIR(st.st_mode))
+            die(csv_path, "is a directory, not a file for the CSV");
         if (snprintf(csv_tmp_path, sizeof csv_tmp_path, "%s.tmp", csv_path) >=
             (int)sizeof csv_tmp_path)
             die(csv_path, "path too long");
@@ -321,6 +337,8 @@ int main(int argc, char **argv)
             die(csv_path, msg);
         }
         atexit(remove_csv_tmp);
+        signal(SIGINT, remove_csv_tmp_on_signal);
+        signal(SIGTERM, remove_csv_tmp_on_signal);
     }
     /* The library's threads split each Jacobian and HVP batch into blocks; OpenBLAS stays on
      * one thread, as in pareto_mpi. */
