@@ -20,11 +20,10 @@
  */
 #include <cblas.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -147,6 +146,7 @@ typedef struct {
     int n;
     double seconds[MAX_REPEATS];
     double flops[MAX_REPEATS]; /* work done by each sample */
+    double hvps_per_solve;     /* mean over the samples; 0 for a unit without a solve */
     char note[128];
 } unit_timing;
 
@@ -267,7 +267,8 @@ static void print_unit(FILE *out, const unit_timing *u)
 static void write_csv(FILE *f, const char *path, const unit_timing *units, int n_units,
                       int threads, double rss_mb)
 {
-    fprintf(f, "unit,median_s,min_s,max_s,samples,gflops,threads,peak_rss_mb,note\n");
+    fprintf(f, "unit,median_s,min_s,max_s,samples,gflops,hvps_per_solve,threads,peak_rss_mb,"
+               "note\n");
     for (int i = 0; i < n_units; i++) {
         const unit_timing *u = &units[i];
         double med = median_of(u->seconds, u->n), lo = u->seconds[0], hi = u->seconds[0];
@@ -275,8 +276,9 @@ static void write_csv(FILE *f, const char *path, const unit_timing *units, int n
             lo = u->seconds[j] < lo ? u->seconds[j] : lo;
             hi = u->seconds[j] > hi ? u->seconds[j] : hi;
         }
-        fprintf(f, "%s,%.6f,%.6f,%.6f,%d,%.2f,%d,%.1f,\"%s\"\n", u->name, med, lo, hi, u->n,
-                median_of(u->flops, u->n) / med * 1e-9, threads, rss_mb, u->note);
+        fprintf(f, "%s,%.6f,%.6f,%.6f,%d,%.2f,%.1f,%d,%.1f,\"%s\"\n", u->name, med, lo, hi,
+                u->n, median_of(u->flops, u->n) / med * 1e-9, u->hvps_per_solve, threads, rss_mb,
+                u->note);
     }
     if (fclose(f) != 0 || rename(csv_tmp_path, path) != 0) {
         char msg[256];
@@ -286,25 +288,49 @@ static void write_csv(FILE *f, const char *path, const unit_timing *units, int n
     csv_tmp_path[0] = '\0';
 }
 
+/* Opens csv_path's temporary file (see csv_tmp_path), or stops with the reason. */
+static FILE *open_csv_tmp(const char *csv_path)
+{
+    struct stat st;
+    if (csv_path[0] == '\0')
+        die("--csv", "the path is empty");
+    if (stat(csv_path, &st) == 0 && S_ISDIR(st.st_mode))
+        die(csv_path, "is a directory, not a file for the CSV");
+    if (snprintf(csv_tmp_path, sizeof csv_tmp_path, "%s.tmp", csv_path) >=
+        (int)sizeof csv_tmp_path)
+        die(csv_path, "path too long");
+    FILE *f = fopen(csv_tmp_path, "w");
+    if (!f) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot open for writing: %s", strerror(errno));
+        csv_tmp_path[0] = '\0';
+        die(csv_path, msg);
+    }
+    atexit(remove_csv_tmp);
+    signal(SIGINT, remove_csv_tmp_on_signal);
+    signal(SIGTERM, remove_csv_tmp_on_signal);
+    return f;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = "configs/smoke.yaml", *csv_path = NULL;
     int repeats = 3, threads = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             usage(stdout);
             return 0;
         }
-        if (i + 1 >= argc || (strcmp(argv[i], "--config") != 0 &&
-                              strcmp(argv[i], "--repeats") != 0 &&
-                              strcmp(argv[i], "--threads") != 0 && strcmp(argv[i], "--csv") != 0)) {
-            fprintf(stderr, "bench_units: %s: %s\n", argv[i],
-                    i + 1 >= argc && argv[i][0] == '-' ? "missing its value, or unknown option"
-                                                       : "unknown option");
+        int known = strcmp(opt, "--config") == 0 || strcmp(opt, "--repeats") == 0 ||
+                    strcmp(opt, "--threads") == 0 || strcmp(opt, "--csv") == 0;
+        if (!known || i + 1 >= argc) {
+            fprintf(stderr, "bench_units: %s: %s\n", opt,
+                    known ? "missing its value" : "unknown option");
             usage(stderr);
             return 2;
         }
-        const char *opt = argv[i], *val = argv[++i];
+        const char *val = argv[++i];
         if (strcmp(opt, "--config") == 0)
             config_path = val;
         else if (strcmp(opt, "--repeats") == 0)
@@ -319,27 +345,7 @@ int main(int argc, char **argv)
     pareto_config cfg;
     if (config_load(config_path, &cfg, &err) != 0)
         die("config", err.msg);
-    FILE *csv = NULL;
-    if (csv_path) {
-        struct stat st;
-        if (csv_path[0] == '\0')
-            die("--csv", "the path is empty");
-        if (stat(csv_path, &st) == 0 && S_ISDIR(st.st_mode))
-            die(csv_path, "is a directory, not a file for the CSV");
-        if (snprintf(csv_tmp_path, sizeof csv_tmp_path, "%s.tmp", csv_path) >=
-            (int)sizeof csv_tmp_path)
-            die(csv_path, "path too long");
-        csv = fopen(csv_tmp_path, "w");
-        if (!csv) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "cannot open for writing: %s", strerror(errno));
-            csv_tmp_path[0] = '\0';
-            die(csv_path, msg);
-        }
-        atexit(remove_csv_tmp);
-        signal(SIGINT, remove_csv_tmp_on_signal);
-        signal(SIGTERM, remove_csv_tmp_on_signal);
-    }
+    FILE *csv = csv_path ? open_csv_tmp(csv_path) : NULL;
     /* The library's threads split each Jacobian and HVP batch into blocks; OpenBLAS stays on
      * one thread, as in pareto_mpi. */
     openblas_set_num_threads(1);
@@ -465,6 +471,7 @@ int main(int argc, char **argv)
     snprintf(units[U_SOLVE].note, sizeof units[U_SOLVE].note,
              "batch %d, %d..%d iterations, %.1f HVPs per solve", cfg.hvp_batch, iters_min,
              iters_max, (double)hvp_total / repeats);
+    units[U_SOLVE].hvps_per_solve = (double)hvp_total / repeats;
     snprintf(units[U_HVP].note, sizeof units[U_HVP].note, "batch %d, damped, per product",
              cfg.hvp_batch);
 

@@ -55,7 +55,7 @@ def main():
     print("C: %s. PyTorch HVPs per solve: %s." % (
         c_rows["minres_solve"]["note"],
         ", ".join("%s %s" % (v, n) for v, n in sorted(hvps.items()))))
-    c_hvps = float(c_rows["minres_solve"]["note"].split("iterations, ")[1].split()[0])
+    c_hvps = float(c_rows["minres_solve"]["hvps_per_solve"])
     for v, n in sorted(hvps.items()):
         if abs(float(n) - c_hvps) > 0.5:
             print("Note: HVPs per solve differ (C %.1f, PyTorch %s %s), so the minres_solve "

@@ -115,7 +115,8 @@ command -v mpirun >/dev/null 2>&1 && launcher=(mpirun -n 1)
 if ! "${launcher[@]}" "${rank_cmd[@]}" 2>"$out/rss.txt" >/dev/null; then
     cat "$out/rss.txt" >&2
     discard_run
-    fail "the peak-RSS run of pareto_mpi failed (its output is above); no output of this run is kept"
+    fail "the peak-RSS run of pareto_mpi failed (its output is above);" \
+        "no output of this run is kept"
 fi
 rss_kib="$(tail -n 1 "$out/rss.txt")"
 [[ "$rss_kib" =~ ^[0-9]+$ ]] || { discard_run; fail "no peak RSS in the output of /usr/bin/time"; }
